@@ -1,0 +1,52 @@
+//! The one schema both backends share (see migrations/sqlite and migrations/mysql).
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        username -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> Integer,
+        author_id -> Integer,
+        parent_id -> Nullable<Integer>,
+        thread_id -> Integer,
+        title -> Nullable<Text>,
+        body_md -> Text,
+        body_html -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Nullable<Integer>,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Integer,
+        login -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(posts -> users (author_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, posts, sessions, login_failures);

@@ -1,0 +1,188 @@
+//! The `posthaste` command: serve (default), migrate, user management, seed.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use posthaste::config::{Config, RawSettings};
+use posthaste::db;
+use posthaste::startup::Application;
+use posthaste::users::{self, password, DisplayName, Email, NewUser, Password, Role, Username};
+
+/// Posthaste: a self-hosted team microblog (P2-style posting box, threads, mentions).
+///
+/// Configuration comes from defaults, then posthaste.toml (or --config), then environment
+/// variables (DATABASE_URL, POSTHASTE_*; see the README's configuration table).
+#[derive(Parser)]
+#[command(name = "posthaste", version, about, long_about)]
+struct Cli {
+    /// Configuration file (default: ./posthaste.toml if it exists, or $POSTHASTE_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default command). Migrations run first.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage members.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Fill the database with realistic members and posts (for benchmarks and demos).
+    Seed {
+        /// Number of top-level posts to add.
+        #[arg(long, default_value_t = 1000)]
+        posts: usize,
+        /// Number of members to add (password: posthaste-seed).
+        #[arg(long, default_value_t = 20)]
+        members: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a member (or an admin with --admin).
+    Add {
+        /// Login name: 2–30 of a-z, 0-9, _.
+        #[arg(long)]
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Name shown on posts (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a member's password; ends all their sessions.
+    SetPassword {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let config = match RawSettings::load(&RawSettings::figment(cli.config.as_deref())) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("posthaste: {e}");
+            std::process::exit(2);
+        }
+    };
+    init_logging(&config);
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve), config) {
+        eprintln!("posthaste: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config),
+        Command::Migrate => {
+            let pool = db::connect(&config.database, 1)?;
+            let _ = pool;
+            println!("migrations are up to date ({})", config.database.backend());
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            username,
+            email,
+            display_name,
+            admin,
+            password_stdin,
+        }) => {
+            let new = NewUser {
+                username: Username::parse(&username).map_err(anyhow::Error::msg)?,
+                email: Email::parse(&email).map_err(anyhow::Error::msg)?,
+                display_name: DisplayName::parse(display_name.as_deref().unwrap_or(&username))
+                    .map_err(anyhow::Error::msg)?,
+                role: if admin { Role::Admin } else { Role::Member },
+            };
+            let pw = read_password(password_stdin)?;
+            let pool = db::connect(&config.database, 1)?;
+            let hash = password::hash(&pw)?;
+            let user = users::create(&mut *pool.get()?, &new, &hash, false)?;
+            println!("created {} @{} (id {})", user.role, user.username, user.id);
+            Ok(())
+        }
+        Command::User(UserCommand::SetPassword {
+            username,
+            password_stdin,
+        }) => {
+            let pw = read_password(password_stdin)?;
+            let pool = db::connect(&config.database, 1)?;
+            let mut conn = pool.get()?;
+            let user = users::find_by_login(&mut conn, &username)?
+                .ok_or_else(|| anyhow::anyhow!("no member named {username}"))?;
+            users::set_password_hash(&mut conn, user.user_id(), &password::hash(&pw)?)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "password changed for @{}; their sessions were ended",
+                user.username
+            );
+            Ok(())
+        }
+        Command::Seed { posts, members } => {
+            let pool = db::connect(&config.database, 1)?;
+            let mut conn = pool.get()?;
+            let (m, p) = posthaste::seed::run(&mut conn, posts, members)?;
+            println!("added {m} members and {p} posts");
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config.addr;
+    let backend = config.database.backend();
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config)?;
+        tracing::info!(%addr, database = backend, "Posthaste is listening: open {public}");
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<Password> {
+    let raw = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let a = rpassword::prompt_password("Password: ")?;
+        let b = rpassword::prompt_password("Repeat password: ")?;
+        anyhow::ensure!(a == b, "the passwords do not match");
+        a
+    };
+    Password::parse(&raw).map_err(anyhow::Error::msg)
+}

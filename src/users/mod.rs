@@ -1,0 +1,374 @@
+//! Members: accounts, validated input, passwords, sign-in throttling and sessions.
+
+pub mod password;
+pub mod sessions;
+pub mod throttle;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{sessions as sessions_t, users};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, AppResult};
+
+/// A member's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct UserId(pub i32);
+
+/// What a member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including administration.
+    Admin,
+    /// Post, reply, edit own.
+    Member,
+    /// Read only.
+    Guest,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Guest => "guest",
+        }
+    }
+    fn from_db(s: &str) -> Self {
+        match s {
+            "admin" => Role::Admin,
+            "member" => Role::Member,
+            _ => Role::Guest,
+        }
+    }
+}
+
+/// A stored member.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Row id.
+    pub id: i32,
+    /// Lowercase login name, `[a-z0-9_]{2,30}`.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Name shown on posts.
+    pub display_name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Role name.
+    pub role: String,
+    /// When the account was made.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    /// Typed id.
+    pub fn user_id(&self) -> UserId {
+        UserId(self.id)
+    }
+    /// Typed role.
+    pub fn role(&self) -> Role {
+        Role::from_db(&self.role)
+    }
+    /// Whether the member may post and reply.
+    pub fn can_post(&self) -> bool {
+        matches!(self.role(), Role::Admin | Role::Member)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUserRow<'a> {
+    username: &'a str,
+    email: &'a str,
+    display_name: &'a str,
+    password_hash: &'a str,
+    role: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A login name: `[a-z0-9_]{2,30}`, stored lowercase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    /// Parses and lowercases a username.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        if !(2..=30).contains(&s.len()) {
+            return Err("Username must be 2 to 30 characters.".into());
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err("Username may only use letters a–z, digits and _.".into());
+        }
+        if matches!(s.as_str(), "all" | "team" | "admin_all") {
+            return Err(format!("“{s}” is reserved; please pick another username."));
+        }
+        Ok(Self(s))
+    }
+    /// The lowercase name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address (checked for shape only; the invite/reset mail proves it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses a plausible address.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let ok = s.len() <= 254
+            && !s.contains(char::is_whitespace)
+            && !s.contains(['<', '>', ',', ';', '"'])
+            && s.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            });
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err("Please enter a valid email address, like ana@example.com.".into())
+        }
+    }
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name shown on posts: 1–100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Parses a display name.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() || s.chars().count() > 100 {
+            return Err("Display name must be 1 to 100 characters.".into());
+        }
+        if s.chars().any(char::is_control) {
+            return Err("Display name cannot contain control characters.".into());
+        }
+        Ok(Self(s.to_string()))
+    }
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8–1024 characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    /// Parses a new password.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let n = s.chars().count();
+        if n < 8 {
+            return Err("Password must be at least 8 characters.".into());
+        }
+        if n > 1024 {
+            return Err("Password must be at most 1024 characters.".into());
+        }
+        Ok(Self(s.to_string()))
+    }
+    /// The secret.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Everything needed to create an account, already validated.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name.
+    pub username: Username,
+    /// Email.
+    pub email: Email,
+    /// Shown name.
+    pub display_name: DisplayName,
+    /// Role.
+    pub role: Role,
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Username taken.
+    #[error("That username is already taken.")]
+    UsernameTaken,
+    /// Email taken.
+    #[error("An account with that email address already exists.")]
+    EmailTaken,
+    /// The first-run setup was already completed by someone else.
+    #[error("Setup is already complete: sign in instead.")]
+    SetupDone,
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Counts members (0 means the site still needs its first-run setup).
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// Creates an account with an already computed password hash. With `only_if_first`, refuses
+/// when any account exists (the setup page), checked inside the same transaction.
+pub fn create(
+    conn: &mut DbConn,
+    new: &NewUser,
+    password_hash: &str,
+    only_if_first: bool,
+) -> Result<User, CreateUserError> {
+    conn.transaction(|conn| {
+        let now = db::now();
+        let res = diesel::insert_into(users::table)
+            .values(NewUserRow {
+                username: new.username.as_str(),
+                email: new.email.as_str(),
+                display_name: new.display_name.as_str(),
+                password_hash,
+                role: new.role.as_str(),
+                created_at: now,
+                updated_at: now,
+            })
+            .execute(conn);
+        match res {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                info,
+            )) => {
+                let m = format!("{} {:?}", info.message(), info.constraint_name());
+                return Err(if m.contains("email") {
+                    CreateUserError::EmailTaken
+                } else {
+                    CreateUserError::UsernameTaken
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let id = db::last_insert_id(conn)?;
+        // The insert came first so SQLite takes its write lock before this read.
+        if only_if_first && count(conn)? > 1 {
+            return Err(CreateUserError::SetupDone);
+        }
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)?)
+    })
+}
+
+/// Finds a member by id.
+pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
+    users::table
+        .find(id.0)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Finds a member by username or email (case-insensitive on both backends).
+pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<User>> {
+    let login = login.trim();
+    if login.contains('@') {
+        users::table
+            .filter(users::email.eq(login))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    } else {
+        users::table
+            .filter(users::username.eq(login.to_ascii_lowercase()))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+}
+
+/// Loads several members at once (one query, for rendering lists).
+pub fn find_many(conn: &mut DbConn, ids: &[i32]) -> QueryResult<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Replaces a member's password hash and ends every session they have, on every node.
+pub fn set_password_hash(conn: &mut DbConn, id: UserId, hash: &str) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let n = diesel::update(users::table.find(id.0))
+            .set((
+                users::password_hash.eq(hash),
+                users::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
+        if n == 0 {
+            return Err(AppError::NotFound);
+        }
+        diesel::delete(sessions_t::table.filter(sessions_t::user_id.eq(id.0))).execute(conn)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse(" Ana_1 ").unwrap().as_str(), "ana_1");
+        assert!(Username::parse("a").is_err());
+        assert!(Username::parse(&"a".repeat(31)).is_err());
+        assert!(Username::parse("ana-b").is_err());
+        assert!(Username::parse("anä").is_err());
+        assert!(Username::parse("all").is_err());
+    }
+
+    #[test]
+    fn emails_and_names_and_passwords() {
+        assert!(Email::parse("ana@example.com").is_ok());
+        assert!(Email::parse("ana@localhost").is_err());
+        assert!(Email::parse("a b@example.com").is_err());
+        assert!(Email::parse("<x>@example.com").is_err());
+        assert!(DisplayName::parse("  ").is_err());
+        assert!(DisplayName::parse("Ana 🚀").is_ok());
+        assert!(DisplayName::parse("a\u{0}b").is_err());
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse("long enough").is_ok());
+        assert_eq!(
+            format!("{:?}", Password::parse("secret123").unwrap()),
+            "Password(***)"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! HTTP: routes, extractors, CSRF, middleware and error pages. Handlers parse input, call one
+//! domain function inside [`AppState::db`], and render a template.
+
+pub mod csrf;
+pub mod errors;
+pub mod extract;
+pub mod middleware;
+pub mod pages;
+pub mod views;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::config::Config;
+use crate::db::{DbConn, DbPool};
+use crate::error::{AppError, AppResult};
+use crate::render::Renderer;
+
+/// What every handler can reach, shared by all workers.
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Templates and assets.
+    pub renderer: Arc<Renderer>,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Set once the first account exists, to skip the "needs setup?" query afterwards.
+    setup_done: AtomicBool,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(pool: DbPool, renderer: Arc<Renderer>, config: Arc<Config>) -> Self {
+        Self {
+            pool,
+            renderer,
+            config,
+            setup_done: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs database work on the blocking pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Whether the first-run setup still has to create the admin account.
+    pub async fn needs_setup(&self) -> AppResult<bool> {
+        if self.setup_done.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let n = self.db(|c| Ok(crate::users::count(c)?)).await?;
+        if n > 0 {
+            self.setup_done.store(true, Ordering::Relaxed);
+        }
+        Ok(n == 0)
+    }
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use pages::{assets, auth, front, health};
+    cfg.route("/", web::get().to(front::index))
+        .route("/posts", web::post().to(front::create))
+        .route("/p/{id}", web::get().to(front::permalink))
+        .route("/login", web::get().to(auth::login_page))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/setup", web::get().to(auth::setup_page))
+        .route("/setup", web::post().to(auth::setup))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/assets/{path:.*}", web::get().to(assets::asset))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> AppResult<actix_web::HttpResponse> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,6 @@
+//! Route handlers, one module per page or area.
+
+pub mod assets;
+pub mod auth;
+pub mod front;
+pub mod health;

@@ -1,0 +1,208 @@
+//! View models: what templates see. Built from domain rows; everything here is plain data.
+
+use std::collections::HashMap;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{csrf, AppState};
+use crate::error::AppResult;
+use crate::posts::Post;
+use crate::render::time;
+use crate::users::{Role, User};
+
+/// A person as shown next to a post or in the header.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    /// Id.
+    pub id: i32,
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// One or two letters for the avatar.
+    pub initials: String,
+    /// Gravatar URL (d=blank, drawn over the initials) when enabled.
+    pub avatar_url: Option<String>,
+    /// Colour bucket of the initials circle.
+    pub avatar_hue: u32,
+    /// `hue-N` CSS class for the initials circle.
+    pub avatar_class: String,
+    /// Admin?
+    pub is_admin: bool,
+}
+
+impl PersonView {
+    /// Builds the view of a member.
+    pub fn of(u: &User, gravatar: bool) -> Self {
+        let hue = u
+            .username
+            .bytes()
+            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+            % 12;
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            initials: initials(&u.display_name),
+            avatar_url: gravatar.then(|| {
+                let digest = Sha256::digest(u.email.trim().to_lowercase().as_bytes());
+                format!(
+                    "https://www.gravatar.com/avatar/{}?s=80&d=blank",
+                    hex::encode(digest)
+                )
+            }),
+            avatar_hue: hue * 30,
+            avatar_class: format!("hue-{hue}"),
+            is_admin: u.role() == Role::Admin,
+        }
+    }
+
+    fn unknown() -> Self {
+        Self {
+            id: 0,
+            username: "unknown".into(),
+            display_name: "Former member".into(),
+            initials: "?".into(),
+            avatar_url: None,
+            avatar_hue: 0,
+            avatar_class: "hue-0".into(),
+            is_admin: false,
+        }
+    }
+}
+
+fn initials(name: &str) -> String {
+    let mut it = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
+    let s: String = it.by_ref().take(2).flat_map(char::to_uppercase).collect();
+    if s.is_empty() {
+        "?".into()
+    } else {
+        s
+    }
+}
+
+/// A post as rendered.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostView {
+    /// Id.
+    pub id: i32,
+    /// `/p/{id}`.
+    pub permalink: String,
+    /// Inferred title.
+    pub title: Option<String>,
+    /// Sanitized HTML (rendered at save time).
+    pub body_html: String,
+    /// RFC 3339.
+    pub created_iso: String,
+    /// Exact UTC time for the hover.
+    pub created_exact: String,
+    /// "5 min ago".
+    pub created_relative: String,
+    /// The author.
+    pub author: PersonView,
+}
+
+/// Views of `posts`, with authors looked up in `authors` (loaded in one query by the caller).
+pub fn post_views(
+    posts: &[Post],
+    authors: &[User],
+    gravatar: bool,
+    now: NaiveDateTime,
+) -> Vec<PostView> {
+    let by_id: HashMap<i32, PersonView> = authors
+        .iter()
+        .map(|u| (u.id, PersonView::of(u, gravatar)))
+        .collect();
+    posts
+        .iter()
+        .map(|p| PostView {
+            id: p.id,
+            permalink: format!("/p/{}", p.id),
+            title: p.title.clone(),
+            body_html: p.body_html.clone(),
+            created_iso: time::iso(p.created_at),
+            created_exact: time::exact(p.created_at),
+            created_relative: time::relative(p.created_at, now),
+            author: by_id
+                .get(&p.author_id)
+                .cloned()
+                .unwrap_or_else(PersonView::unknown),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Layout<'a> {
+    site_title: &'a str,
+    page_title: &'a str,
+    asset_version: &'a str,
+    csrf_token: String,
+    current_user: Option<PersonView>,
+}
+
+#[derive(Serialize)]
+struct PageCtx<'a, T: Serialize> {
+    #[serde(flatten)]
+    layout: Layout<'a>,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// Renders a full page inside the layout.
+pub fn page<T: Serialize>(
+    state: &AppState,
+    session: Option<&Session>,
+    viewer: Option<&User>,
+    status: StatusCode,
+    template: &str,
+    page_title: &str,
+    body: &T,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx {
+        layout: Layout {
+            site_title: &state.config.site_title,
+            page_title,
+            asset_version: &state.renderer.asset_version,
+            csrf_token: session.map(csrf::token).unwrap_or_default(),
+            current_user: viewer.map(|u| PersonView::of(u, state.config.gravatar)),
+        },
+        body,
+    };
+    let html = state.renderer.render(template, &ctx)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// Renders a fragment (for htmx) without the layout.
+pub fn fragment<T: Serialize>(
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    ctx: &T,
+) -> AppResult<HttpResponse> {
+    let html = state.renderer.render(template, ctx)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+
+    #[test]
+    fn initials_from_names() {
+        assert_eq!(initials("Ana María López"), "AM");
+        assert_eq!(initials("bob"), "B");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(initials("(Ze) ünal"), "ZÜ");
+    }
+}

@@ -1,0 +1,317 @@
+//! `TestApp`: the app started in-process on 127.0.0.1:0 with a fresh database, and an HTTP
+//! client with a cookie jar that does not follow redirects (so tests can see them).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use posthaste::config::{Config, RawSettings};
+use posthaste::db::{self, DatabaseUrl, DbConn, DbPool};
+use posthaste::startup::Application;
+use posthaste::users::{
+    self, password, DisplayName, Email, NewUser, Password, Role, User, Username,
+};
+use reqwest::redirect::Policy;
+use reqwest::Response;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+}
+
+/// Runs each listed test on both backends: `mod NAME { fn sqlite(); fn mysql(); }`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($app: $crate::helpers::TestApp) $body
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap()).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Mysql).await {
+                        run(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// The MySQL server for tests, if any (`mysql://root@127.0.0.1:3306`).
+pub fn mysql_server() -> Option<String> {
+    match std::env::var("POSTHASTE_TEST_MYSQL_URL") {
+        Ok(u) if !u.trim().is_empty() => Some(u.trim().trim_end_matches('/').to_string()),
+        _ => {
+            if std::env::var("POSTHASTE_TEST_REQUIRE_MYSQL").is_ok_and(|v| v == "1") {
+                panic!("POSTHASTE_TEST_REQUIRE_MYSQL=1 but POSTHASTE_TEST_MYSQL_URL is not set");
+            }
+            None
+        }
+    }
+}
+
+/// A running app.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    pub backend: Backend,
+    pub config: Config,
+    pub data_dir: Arc<tempfile::TempDir>,
+    mysql_db: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        #[cfg(feature = "mysql")]
+        if let Some((server, name)) = &self.mysql_db {
+            if let Ok(mut c) = diesel::MysqlConnection::establish(&format!("{server}/")) {
+                use diesel::connection::SimpleConnection;
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
+            }
+        }
+        let _ = &self.mysql_db;
+    }
+}
+
+/// A fresh database name for a MySQL test.
+fn unique_name() -> String {
+    let r: u64 = rand::random();
+    format!("ph_test_{:x}_{:x}", std::process::id(), r)
+}
+
+pub fn cookie_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    /// Starts the app on `backend` (None: MySQL requested but not configured: skip).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, adjusting the settings first.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut RawSettings),
+    ) -> Option<TestApp> {
+        let data_dir = Arc::new(tempfile::tempdir().unwrap());
+        let (url, mysql_db) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", data_dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Mysql => {
+                let server = mysql_server()?;
+                assert!(
+                    cfg!(feature = "mysql"),
+                    "POSTHASTE_TEST_MYSQL_URL is set but the tests were built without --features mysql"
+                );
+                let name = unique_name();
+                (format!("{server}/{name}"), Some((server, name)))
+            }
+        };
+        let mut raw = RawSettings {
+            database_url: Some(url),
+            data_dir: data_dir.path().to_path_buf(),
+            addr: Some("127.0.0.1:0".into()),
+            gravatar: false,
+            workers: Some(2),
+            db_pool_size: 8,
+            log: "warn".into(),
+            ..RawSettings::default()
+        };
+        adjust(&mut raw);
+        let config = raw.validate().expect("test config");
+        let pool = db::connect(&config.database, config.db_pool_size).expect("database");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app = Application::build_with(config.clone(), pool.clone(), listener).expect("app");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        Some(TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: cookie_client(),
+            pool,
+            backend,
+            config,
+            data_dir,
+            mysql_db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().await.unwrap()
+    }
+
+    /// The CSRF token of this client's session (fetched from a page's meta tag).
+    pub async fn csrf(&self) -> String {
+        for path in ["/", "/login", "/setup"] {
+            let r = self.get(path).await;
+            if r.status() == 200 {
+                return csrf_in(&r.text().await.unwrap()).expect("csrf meta tag");
+            }
+        }
+        panic!("no page gave a CSRF token");
+    }
+
+    /// POSTs a form with this client's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs database work directly (test setup and checks).
+    pub fn db<T>(&self, f: impl FnOnce(&mut DbConn) -> T) -> T {
+        let mut c = self.pool.get().unwrap();
+        f(&mut c)
+    }
+
+    /// Creates an account directly in the database.
+    pub fn create_user(&self, username: &str, pw: &str, role: Role) -> User {
+        let new = NewUser {
+            username: Username::parse(username).unwrap(),
+            email: Email::parse(&format!("{username}@example.com")).unwrap(),
+            display_name: DisplayName::parse(&format!("{} Tester", capitalize(username))).unwrap(),
+            role,
+        };
+        let hash = password::hash(&Password::parse(pw).unwrap()).unwrap();
+        self.db(|c| users::create(c, &new, &hash, false).unwrap())
+    }
+
+    /// Signs this app's client in.
+    pub async fn login(&self, login: &str, pw: &str) -> Response {
+        self.post_form(
+            "/login",
+            &[("login", login), ("password", pw), ("next", "/")],
+        )
+        .await
+    }
+
+    /// Creates the admin through the first-run page and leaves the client signed in.
+    pub async fn setup_admin(&self) {
+        let r = self
+            .post_form(
+                "/setup",
+                &[
+                    ("username", ADMIN),
+                    ("display_name", "Ada Admin"),
+                    ("email", "admin@example.com"),
+                    ("password", ADMIN_PASSWORD),
+                    ("password_confirm", ADMIN_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "setup");
+        assert_eq!(location(&r), "/");
+    }
+
+    /// Posts from the front page (plain form).
+    pub async fn publish(&self, body: &str) -> Response {
+        self.post_form("/posts", &[("body", body)]).await
+    }
+
+    /// Number of rows in `posts`.
+    pub fn post_count(&self) -> i64 {
+        use posthaste::db::schema::posts;
+        self.db(|c| posts::table.count().get_result(c).unwrap())
+    }
+
+    /// A second, independent browser session against the same app.
+    pub fn other_client(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            port: self.port,
+            client: cookie_client(),
+            pool: self.pool.clone(),
+            backend: self.backend,
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            mysql_db: None,
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The CSRF token in a page's `<meta name="csrf-token">`.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(r#"meta[name="csrf-token"]"#).unwrap();
+    doc.select(&sel)
+        .next()?
+        .value()
+        .attr("content")
+        .map(str::to_string)
+}
+
+/// A response's `Location`.
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The ids of `article.post` elements on a page, in order.
+pub fn post_ids(html: &str) -> Vec<i32> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("article.post").unwrap();
+    doc.select(&sel)
+        .filter_map(|e| e.value().id()?.strip_prefix("p-")?.parse().ok())
+        .collect()
+}
+
+/// The `href` of the first element matching `selector`.
+pub fn href_of(html: &str, selector: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel)
+        .next()?
+        .value()
+        .attr("href")
+        .map(|s| s.replace("&amp;", "&"))
+}
+
+#[allow(dead_code)]
+pub fn is_mysql_url(u: &DatabaseUrl) -> bool {
+    matches!(u, DatabaseUrl::Mysql(_))
+}
