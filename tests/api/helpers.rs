@@ -119,10 +119,9 @@ impl TestApp {
             ),
             Backend::Mysql => {
                 let server = mysql_server()?;
-                assert!(
-                    cfg!(feature = "mysql"),
-                    "POSTHASTE_TEST_MYSQL_URL is set but the tests were built without --features mysql"
-                );
+                if !cfg!(feature = "mysql") {
+                    panic!("POSTHASTE_TEST_MYSQL_URL is set but the tests were built without --features mysql");
+                }
                 let name = unique_name();
                 (format!("{server}/{name}"), Some((server, name)))
             }

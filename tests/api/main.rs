@@ -7,6 +7,8 @@ mod helpers;
 
 mod auth;
 mod browser;
+mod cli;
 mod posts;
 mod schema;
 mod security;
+mod theme;

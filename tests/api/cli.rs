@@ -1,0 +1,152 @@
+//! The `posthaste` binary itself: configuration errors, `user add`, `--help`, SIGTERM.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use posthaste::db::{self, DatabaseUrl};
+use posthaste::users::{self, password};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_posthaste"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("POSTHASTE_") || k == "DATABASE_URL" || k == "PORT" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn invalid_configuration_stops_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("POSTHASTE_ADDR", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("POSTHASTE_ADDR") && err.contains("not-an-address"), "{err}");
+
+    let out = bin()
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("POSTHASTE_SESSION_DAYS", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("session_days"), "{err}");
+
+    let toml = dir.path().join("bad.toml");
+    std::fs::write(&toml, "site_title = [1, 2]\n").unwrap();
+    let out = bin()
+        .args(["--config", toml.to_str().unwrap(), "migrate"])
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("site_title") && err.contains("bad.toml"), "{err}");
+}
+
+#[cfg(not(feature = "mysql"))]
+#[test]
+fn sqlite_only_binary_explains_how_to_get_mysql() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("DATABASE_URL", "mysql://root@127.0.0.1:3306/x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features mysql") && err.contains("libmariadb-dev"), "{err}");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = bin().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["serve", "migrate", "user", "seed"] {
+        assert!(text.contains(cmd), "{cmd} in --help: {text}");
+    }
+}
+
+#[test]
+fn user_add_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let mut child = bin()
+        .args(["user", "add", "--username", "Chloe", "--email", "chloe@example.com", "--admin", "--password-stdin"])
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"chloe-password\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin @chloe"));
+
+    let pool = db::connect(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+    let u = users::find_by_login(&mut pool.get().unwrap(), "chloe").unwrap().unwrap();
+    assert!(password::verify("chloe-password", &u.password_hash));
+
+    // A duplicate or invalid name fails with a message and changes nothing.
+    let out = bin()
+        .args(["user", "add", "--username", "chloe", "--email", "c2@example.com", "--password-stdin"])
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = bin()
+        .args(["user", "add", "--username", "x!", "--email", "c3@example.com", "--password-stdin"])
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Username"));
+    assert_eq!(users::count(&mut pool.get().unwrap()).unwrap(), 1);
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = bin()
+        .env("POSTHASTE_DATA_DIR", dir.path())
+        .env("POSTHASTE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(25), "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "exit {status:?}: {log}");
+    assert!(log.contains("stopped"), "{log}");
+}
