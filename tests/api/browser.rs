@@ -269,27 +269,28 @@ const BEFOREUNLOAD_CANCELLED: &str = "const e = new Event('beforeunload', { canc
      return e.defaultPrevented;";
 
 /// Resizes the window so that the page's viewport is `width` x `height` CSS pixels (headless
-/// Chrome's window is taller than its viewport: it simulates browser UI).
+/// Chrome's window is larger than its viewport: it simulates browser UI, and how much depends
+/// on the window size, so measure and correct a few times).
 async fn set_viewport(driver: &WebDriver, width: u32, height: u32) -> anyhow::Result<()> {
-    let d = js(
-        driver,
-        "return [outerWidth - innerWidth, outerHeight - innerHeight];",
-        vec![],
-    )
-    .await?;
-    let extra = |i: usize| d[i].as_u64().unwrap_or(0) as u32;
-    driver
-        .set_window_rect(0, 0, width + extra(0), height + extra(1))
+    let mut last = Value::Null;
+    for _ in 0..5 {
+        let d = js(
+            driver,
+            "return [outerWidth, outerHeight, innerWidth, innerHeight];",
+            vec![],
+        )
         .await?;
-    wait_js(
-        driver,
-        &format!("a {width}x{height} viewport"),
-        "return innerWidth === arguments[0] && innerHeight === arguments[1];",
-        vec![json!(width), json!(height)],
-        Duration::from_secs(5),
-    )
-    .await
-    .map(|_| ())
+        let n = |i: usize| d[i].as_i64().unwrap_or(0);
+        if n(2) == width as i64 && n(3) == height as i64 {
+            return Ok(());
+        }
+        let w = (width as i64 + n(0) - n(2)).max(1) as u32;
+        let h = (height as i64 + n(1) - n(3)).max(1) as u32;
+        driver.set_window_rect(0, 0, w, h).await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = d;
+    }
+    bail!("could not get a {width}x{height} viewport (last [outer w, h, inner w, h]: {last})")
 }
 
 /// Saves a screenshot as `name` in `dir`, if a directory was given.
