@@ -399,7 +399,7 @@ async fn scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> anyhow
         "the new post should be first in #posts, first is {first}"
     );
     let body_html = driver
-        .find(By::Css(&format!("#{id} .post-body")))
+        .find(By::Css(format!("#{id} .post-body")))
         .await?
         .inner_html()
         .await?;
@@ -412,7 +412,7 @@ async fn scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> anyhow
         "the emoji should be in the post: {body_html}"
     );
     let author = driver
-        .find(By::Css(&format!("#{id} .author-name")))
+        .find(By::Css(format!("#{id} .author-name")))
         .await?
         .text()
         .await?;
