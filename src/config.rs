@@ -367,7 +367,10 @@ mod tests {
     }
 
     #[test]
-    #[expect(clippy::result_large_err, reason = "figment's Jail API fixes the error type")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the error type"
+    )]
     fn layers_file_then_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

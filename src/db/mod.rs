@@ -231,6 +231,55 @@ pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i32> {
     i32::try_from(id).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
+/// A query with `LIMIT n` written into the SQL text instead of bound.
+///
+/// SQLite (3.45+) treats a bound LIMIT as a constant of the plan, so re-binding it expires the
+/// prepared statement and every execution pays a full re-parse. Hot queries with a fixed page
+/// size use this instead of `.limit()`; PK lookups use `get_result` (no LIMIT) instead of
+/// `first`.
+#[derive(Debug, Clone, Copy)]
+pub struct LiteralLimit<Q> {
+    query: Q,
+    limit: u32,
+}
+
+/// Adds [`LiteralLimit`] to query builders.
+pub trait LiteralLimitDsl: Sized {
+    /// `self LIMIT n` with `n` in the SQL text.
+    fn literal_limit(self, limit: u32) -> LiteralLimit<Self> {
+        LiteralLimit { query: self, limit }
+    }
+}
+
+impl<Q: diesel::query_builder::Query> LiteralLimitDsl for Q {}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for LiteralLimit<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> diesel::query_builder::QueryId for LiteralLimit<Q> {
+    type QueryId = ();
+    // Cached by its SQL text, which includes the limit.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for LiteralLimit<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {}", self.limit));
+        Ok(())
+    }
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for LiteralLimit<Q> {}
+
 /// Checks the database answers (for `/healthz`).
 pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
     diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))

@@ -6,11 +6,11 @@ pub mod title;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::posts;
-use crate::db::{self, DbConn};
+use crate::db::schema::{posts, users};
+use crate::db::{self, DbConn, LiteralLimitDsl};
 use crate::error::{AppError, AppResult};
 use crate::render::markdown;
-use crate::users::User;
+use crate::users::{Profile, User};
 
 /// The longest post or reply, in characters.
 pub const MAX_BODY_CHARS: usize = 20_000;
@@ -133,44 +133,53 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
     Ok(post)
 }
 
-/// One page of the front page: visible top-level posts, newest first, strictly older than
-/// `before` (keyset pagination: the cost does not grow with the page number).
+/// One page of the front page: visible top-level posts with their authors, newest first.
 pub struct FrontPage {
-    /// The posts on this page.
-    pub posts: Vec<Post>,
+    /// The posts on this page, each with its author.
+    pub posts: Vec<(Post, Profile)>,
     /// The cursor for the next (older) page, if there is one.
     pub older: Option<PostId>,
 }
 
-/// Loads a front page in one indexed query.
+/// Loads a front page in one indexed query (posts joined with their authors), strictly older
+/// than `before`: keyset pagination, so the cost does not grow with the page number.
+///
+/// The first page has no cursor at all rather than `id < MAX`, and the page size is a literal:
+/// SQLite re-plans a prepared statement whenever a value bound in a range condition (with
+/// STAT4) or a LIMIT changes, which would cost a full re-parse on every view of the busiest
+/// page. See [`db::LiteralLimit`].
 pub fn front_page(conn: &mut DbConn, before: Option<PostId>, limit: i64) -> QueryResult<FrontPage> {
-    let mut q = posts::table
+    let base = posts::table
+        .inner_join(users::table)
         .filter(posts::parent_id.is_null())
         .filter(posts::deleted_at.is_null())
         .order(posts::id.desc())
-        .limit(limit + 1)
-        .select(Post::as_select())
-        .into_boxed();
-    if let Some(b) = before {
-        q = q.filter(posts::id.lt(b.0));
-    }
-    let mut posts = q.load(conn)?;
+        .select((Post::as_select(), Profile::as_select()));
+    let n = u32::try_from(limit + 1).unwrap_or(u32::MAX);
+    let mut posts = match before {
+        None => base.literal_limit(n).load::<(Post, Profile)>(conn)?,
+        Some(b) => base
+            .filter(posts::id.lt(b.0))
+            .literal_limit(n)
+            .load::<(Post, Profile)>(conn)?,
+    };
     let older = if posts.len() as i64 > limit {
         posts.truncate(limit as usize);
-        posts.last().map(|p| PostId(p.id))
+        posts.last().map(|(p, _)| PostId(p.id))
     } else {
         None
     };
     Ok(FrontPage { posts, older })
 }
 
-/// A visible (not deleted) post or reply by id.
-pub fn find_visible(conn: &mut DbConn, id: PostId) -> QueryResult<Option<Post>> {
+/// A visible (not deleted) post or reply by id, with its author.
+pub fn find_visible(conn: &mut DbConn, id: PostId) -> QueryResult<Option<(Post, Profile)>> {
     posts::table
-        .find(id.0)
+        .inner_join(users::table)
+        .filter(posts::id.eq(id.0))
         .filter(posts::deleted_at.is_null())
-        .select(Post::as_select())
-        .first(conn)
+        .select((Post::as_select(), Profile::as_select()))
+        .get_result(conn)
         .optional()
 }
 

@@ -108,6 +108,7 @@ fn mime_for(path: &str) -> String {
         "ico" => "image/x-icon",
         "woff2" => "font/woff2",
         "txt" => "text/plain; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
         _ => "application/octet-stream",
     }
     .to_string()

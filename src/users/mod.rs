@@ -83,6 +83,42 @@ impl User {
     }
 }
 
+/// The public face of a member: what is shown next to their posts (no secrets).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Profile {
+    /// Row id.
+    pub id: i32,
+    /// Login name.
+    pub username: String,
+    /// Email (for Gravatar).
+    pub email: String,
+    /// Name shown on posts.
+    pub display_name: String,
+    /// Role name.
+    pub role: String,
+}
+
+impl Profile {
+    /// Typed role.
+    pub fn role(&self) -> Role {
+        Role::from_db(&self.role)
+    }
+}
+
+impl User {
+    /// The member's public profile.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            id: self.id,
+            username: self.username.clone(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role.clone(),
+        }
+    }
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 struct NewUserRow<'a> {
@@ -288,10 +324,11 @@ pub fn create(
 
 /// Finds a member by id.
 pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
+    // `get_result`, not `first`: no bound LIMIT, so SQLite keeps the statement prepared.
     users::table
         .find(id.0)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -311,17 +348,6 @@ pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<User>
             .first(conn)
             .optional()
     }
-}
-
-/// Loads several members at once (one query, for rendering lists).
-pub fn find_many(conn: &mut DbConn, ids: &[i32]) -> QueryResult<Vec<User>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(User::as_select())
-        .load(conn)
 }
 
 /// Replaces a member's password hash and ends every session they have, on every node.

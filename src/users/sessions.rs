@@ -66,19 +66,21 @@ where
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
         let id = storage_id(session_key);
-        let row: Option<String> = blocking(&self.pool, move |c| {
+        // Expiry is checked here rather than in SQL: a changing time bound in the WHERE
+        // clause would make SQLite re-plan this hottest statement on every request.
+        let row: Option<(String, NaiveDateTime)> = blocking(&self.pool, move |c| {
             s::table
                 .find(id)
-                .filter(s::expires_at.gt(db::now()))
-                .select(s::state)
-                .first::<String>(c)
+                .select((s::state, s::expires_at))
+                .get_result(c)
                 .optional()
         })
         .await
         .map_err(LoadError::Other)?;
         match row {
+            Some((_, expires)) if expires <= db::now() => Ok(None),
             None => Ok(None),
-            Some(json) => serde_json::from_str(&json)
+            Some((json, _)) => serde_json::from_str(&json)
                 .map(Some)
                 .map_err(|e| LoadError::Deserialization(e.into())),
         }

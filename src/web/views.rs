@@ -1,7 +1,5 @@
 //! View models: what templates see. Built from domain rows; everything here is plain data.
 
-use std::collections::HashMap;
-
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -13,7 +11,7 @@ use super::{csrf, AppState};
 use crate::error::AppResult;
 use crate::posts::Post;
 use crate::render::time;
-use crate::users::{Role, User};
+use crate::users::{Profile, Role, User};
 
 /// A person as shown next to a post or in the header.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +36,7 @@ pub struct PersonView {
 
 impl PersonView {
     /// Builds the view of a member.
-    pub fn of(u: &User, gravatar: bool) -> Self {
+    pub fn of(u: &Profile, gravatar: bool) -> Self {
         let hue = u
             .username
             .bytes()
@@ -59,19 +57,6 @@ impl PersonView {
             avatar_hue: hue * 30,
             avatar_class: format!("hue-{hue}"),
             is_admin: u.role() == Role::Admin,
-        }
-    }
-
-    fn unknown() -> Self {
-        Self {
-            id: 0,
-            username: "unknown".into(),
-            display_name: "Former member".into(),
-            initials: "?".into(),
-            avatar_url: None,
-            avatar_hue: 0,
-            avatar_class: "hue-0".into(),
-            is_admin: false,
         }
     }
 }
@@ -109,33 +94,26 @@ pub struct PostView {
     pub author: PersonView,
 }
 
-/// Views of `posts`, with authors looked up in `authors` (loaded in one query by the caller).
-pub fn post_views(
-    posts: &[Post],
-    authors: &[User],
-    gravatar: bool,
-    now: NaiveDateTime,
-) -> Vec<PostView> {
-    let by_id: HashMap<i32, PersonView> = authors
+/// Views of posts, each with its author (loaded in the same query by the caller).
+pub fn post_views(items: &[(Post, Profile)], gravatar: bool, now: NaiveDateTime) -> Vec<PostView> {
+    items
         .iter()
-        .map(|u| (u.id, PersonView::of(u, gravatar)))
-        .collect();
-    posts
-        .iter()
-        .map(|p| PostView {
-            id: p.id,
-            permalink: format!("/p/{}", p.id),
-            title: p.title.clone(),
-            body_html: p.body_html.clone(),
-            created_iso: time::iso(p.created_at),
-            created_exact: time::exact(p.created_at),
-            created_relative: time::relative(p.created_at, now),
-            author: by_id
-                .get(&p.author_id)
-                .cloned()
-                .unwrap_or_else(PersonView::unknown),
-        })
+        .map(|(p, a)| post_view(p, a, gravatar, now))
         .collect()
+}
+
+/// The view of one post.
+pub fn post_view(p: &Post, author: &Profile, gravatar: bool, now: NaiveDateTime) -> PostView {
+    PostView {
+        id: p.id,
+        permalink: format!("/p/{}", p.id),
+        title: p.title.clone(),
+        body_html: p.body_html.clone(),
+        created_iso: time::iso(p.created_at),
+        created_exact: time::exact(p.created_at),
+        created_relative: time::relative(p.created_at, now),
+        author: PersonView::of(author, gravatar),
+    }
 }
 
 #[derive(Serialize)]
@@ -145,17 +123,22 @@ struct Layout<'a> {
     asset_version: &'a str,
     csrf_token: String,
     current_user: Option<PersonView>,
+    content: String,
 }
 
 #[derive(Serialize)]
 struct PageCtx<'a, T: Serialize> {
-    #[serde(flatten)]
-    layout: Layout<'a>,
+    site_title: &'a str,
+    page_title: &'a str,
+    csrf_token: &'a str,
+    current_user: Option<&'a PersonView>,
     #[serde(flatten)]
     body: &'a T,
 }
 
-/// Renders a full page inside the layout.
+/// Renders a full page: the page template first (seeing `csrf_token`, `current_user` and its
+/// own fields, plus the titles), then `layout` around it. Two plain renders rather than a handlebars partial
+/// block, which would deep-copy the whole page context on every view.
 pub fn page<T: Serialize>(
     state: &AppState,
     session: Option<&Session>,
@@ -165,20 +148,47 @@ pub fn page<T: Serialize>(
     page_title: &str,
     body: &T,
 ) -> AppResult<HttpResponse> {
-    let ctx = PageCtx {
-        layout: Layout {
+    let csrf_token = session.map(csrf::token).unwrap_or_default();
+    let current_user = viewer.map(|u| PersonView::of(&u.profile(), state.config.gravatar));
+    let content = state.renderer.render(
+        template,
+        &PageCtx {
+            site_title: &state.config.site_title,
+            page_title,
+            csrf_token: &csrf_token,
+            current_user: current_user.as_ref(),
+            body,
+        },
+    )?;
+    let html = state.renderer.render(
+        "layout",
+        &Layout {
             site_title: &state.config.site_title,
             page_title,
             asset_version: &state.renderer.asset_version,
-            csrf_token: session.map(csrf::token).unwrap_or_default(),
-            current_user: viewer.map(|u| PersonView::of(u, state.config.gravatar)),
+            csrf_token,
+            current_user,
+            content,
         },
-        body,
-    };
-    let html = state.renderer.render(template, &ctx)?;
+    )?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
+}
+
+/// Renders `template` once per item and concatenates the results: the list pages' way of
+/// using an item partial. A handlebars `{{> partial}}` inside `{{#each}}` deep-copies each
+/// item's context and costs more than the rest of the page together.
+pub fn render_each<T: Serialize>(
+    state: &AppState,
+    template: &str,
+    items: &[T],
+) -> AppResult<String> {
+    let mut html = String::with_capacity(items.len() * 1200);
+    for item in items {
+        html.push_str(&state.renderer.render(template, item)?);
+    }
+    Ok(html)
 }
 
 /// Renders a fragment (for htmx) without the layout.

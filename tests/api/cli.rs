@@ -28,7 +28,10 @@ fn invalid_configuration_stops_with_one_clear_line() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("POSTHASTE_ADDR") && err.contains("not-an-address"), "{err}");
+    assert!(
+        err.contains("POSTHASTE_ADDR") && err.contains("not-an-address"),
+        "{err}"
+    );
 
     let out = bin()
         .env("POSTHASTE_DATA_DIR", dir.path())
@@ -48,7 +51,10 @@ fn invalid_configuration_stops_with_one_clear_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("site_title") && err.contains("bad.toml"), "{err}");
+    assert!(
+        err.contains("site_title") && err.contains("bad.toml"),
+        "{err}"
+    );
 }
 
 #[cfg(not(feature = "mysql"))]
@@ -62,7 +68,10 @@ fn sqlite_only_binary_explains_how_to_get_mysql() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--features mysql") && err.contains("libmariadb-dev"), "{err}");
+    assert!(
+        err.contains("--features mysql") && err.contains("libmariadb-dev"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -79,7 +88,16 @@ fn user_add_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cli.db").display());
     let mut child = bin()
-        .args(["user", "add", "--username", "Chloe", "--email", "chloe@example.com", "--admin", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "Chloe",
+            "--email",
+            "chloe@example.com",
+            "--admin",
+            "--password-stdin",
+        ])
         .env("POSTHASTE_DATA_DIR", dir.path())
         .env("DATABASE_URL", &url)
         .stdin(Stdio::piped())
@@ -87,18 +105,37 @@ fn user_add_from_the_command_line() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"chloe-password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"chloe-password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("created admin @chloe"));
 
     let pool = db::connect(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
-    let u = users::find_by_login(&mut pool.get().unwrap(), "chloe").unwrap().unwrap();
+    let u = users::find_by_login(&mut pool.get().unwrap(), "chloe")
+        .unwrap()
+        .unwrap();
     assert!(password::verify("chloe-password", &u.password_hash));
 
     // A duplicate or invalid name fails with a message and changes nothing.
     let out = bin()
-        .args(["user", "add", "--username", "chloe", "--email", "c2@example.com", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "chloe",
+            "--email",
+            "c2@example.com",
+            "--password-stdin",
+        ])
         .env("POSTHASTE_DATA_DIR", dir.path())
         .env("DATABASE_URL", &url)
         .stdin(Stdio::null())
@@ -106,7 +143,15 @@ fn user_add_from_the_command_line() {
         .unwrap();
     assert!(!out.status.success());
     let out = bin()
-        .args(["user", "add", "--username", "x!", "--email", "c3@example.com", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "x!",
+            "--email",
+            "c3@example.com",
+            "--password-stdin",
+        ])
         .env("POSTHASTE_DATA_DIR", dir.path())
         .env("DATABASE_URL", &url)
         .stdin(Stdio::null())
@@ -119,7 +164,11 @@ fn user_add_from_the_command_line() {
 #[test]
 fn sigterm_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = bin()
         .env("POSTHASTE_DATA_DIR", dir.path())
         .env("POSTHASTE_ADDR", format!("127.0.0.1:{port}"))
@@ -132,17 +181,26 @@ fn sigterm_shuts_down_gracefully() {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(25), "did not stop on SIGTERM");
+        assert!(
+            start.elapsed() < Duration::from_secs(25),
+            "did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let out = child.wait_with_output().unwrap();

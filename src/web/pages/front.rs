@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::posts::{self, PostBody, PostId, MAX_BODY_CHARS, PAGE_SIZE};
-use crate::users::{self, User};
+use crate::users::User;
 use crate::web::extract::{is_htmx, CsrfForm, CurrentUser};
 use crate::web::views::{self, PostView};
 use crate::web::AppState;
@@ -28,13 +28,13 @@ struct Composer<'a> {
 struct FrontCtx<'a> {
     prompt: String,
     composer: Composer<'a>,
-    posts: Vec<PostView>,
+    posts_html: String,
     older_url: Option<String>,
     is_first_page: bool,
     max_len: usize,
 }
 
-/// Loads one front page and its authors: two queries whatever the page.
+/// Loads one front page with its authors: one query whatever the page.
 async fn load_front(
     state: &AppState,
     before: Option<PostId>,
@@ -43,12 +43,8 @@ async fn load_front(
     state
         .db(move |c| {
             let page = posts::front_page(c, before, PAGE_SIZE)?;
-            let mut ids: Vec<i32> = page.posts.iter().map(|p| p.author_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let authors = users::find_many(c, &ids)?;
             Ok((
-                views::post_views(&page.posts, &authors, gravatar, db::now()),
+                views::post_views(&page.posts, gravatar, db::now()),
                 page.older,
             ))
         })
@@ -72,7 +68,7 @@ fn render_front(
             .prompt
             .replace("{name}", first_name(&user.display_name)),
         composer,
-        posts,
+        posts_html: views::render_each(state, "partials/post", &posts)?,
         older_url: older.map(|o| format!("/?before={}", o.0)),
         is_first_page,
         max_len: MAX_BODY_CHARS,
@@ -174,13 +170,8 @@ pub async fn create(
     let author = user.clone();
     let post = state.db(move |c| posts::publish(c, &author, &body)).await?;
     if is_htmx(&req) {
-        let view = views::post_views(
-            std::slice::from_ref(&post),
-            std::slice::from_ref(&user),
-            state.config.gravatar,
-            db::now(),
-        );
-        return views::fragment(&state, StatusCode::CREATED, "partials/post", &view[0]);
+        let view = views::post_view(&post, &user.profile(), state.config.gravatar, db::now());
+        return views::fragment(&state, StatusCode::CREATED, "partials/post", &view);
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/#p-{}", post.id)))
@@ -201,15 +192,15 @@ pub async fn permalink(
 ) -> AppResult<HttpResponse> {
     let id = PostId(id.parse::<i32>().map_err(|_| AppError::NotFound)?);
     let gravatar = state.config.gravatar;
-    let (view, title) = state
+    let (post, title) = state
         .db(move |c| {
-            let post = posts::find_visible(c, id)?.ok_or(AppError::NotFound)?;
-            let author = users::find_many(c, &[post.author_id])?;
-            let v = views::post_views(std::slice::from_ref(&post), &author, gravatar, db::now());
-            Ok((v.into_iter().next(), post.headline()))
+            let (post, author) = posts::find_visible(c, id)?.ok_or(AppError::NotFound)?;
+            Ok((
+                views::post_view(&post, &author, gravatar, db::now()),
+                post.headline(),
+            ))
         })
         .await?;
-    let post = view.ok_or(AppError::NotFound)?;
     views::page(
         &state,
         Some(&session),

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Front-page benchmark: seeds a data set, signs in, and loads the signed-in front page with wrk,
+# then the same server returning a static file of the same size, and reports req/s, latency
+# percentiles and the server's RSS. See docs/performance.md.
+#
+#   scripts/bench.sh                       # SQLite, 100k posts
+#   DATABASE_URL=mysql://root@127.0.0.1:3306/ph_bench scripts/bench.sh
+#   POSTS=1000 scripts/bench.sh            # another data-set size
+#
+# Needs: a release build with --features mysql (built if missing), wrk, curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+POSTS="${POSTS:-100000}"
+MEMBERS="${MEMBERS:-50}"
+CONNS="${CONNS:-32}"
+DURATION="${DURATION:-15s}"
+THREADS="${THREADS:-2}"
+PORT="${PORT_BENCH:-18181}"
+BIN="${CARGO_TARGET_DIR:-target}/release/posthaste"
+
+[ -x "$BIN" ] || cargo build --release --features mysql
+work=$(mktemp -d /tmp/posthaste-bench.XXXX)
+mkdir -p "$work/theme/assets"
+export POSTHASTE_DATA_DIR="$work/data" POSTHASTE_GRAVATAR=false POSTHASTE_LOG=warn
+export POSTHASTE_ADDR="127.0.0.1:$PORT" POSTHASTE_THEME_DIR="$work/theme"
+if [ -n "${DATABASE_URL:-}" ]; then
+  db="${DATABASE_URL##*/}"
+  mariadb -uroot -e "DROP DATABASE IF EXISTS \`$db\`"
+  backend=mysql
+else
+  backend=sqlite
+fi
+
+echo "seeding $POSTS posts, $MEMBERS members ($backend)…"
+/usr/bin/time -f "seed: %es, max RSS %MkB" "$BIN" seed --posts "$POSTS" --members "$MEMBERS" >/dev/null
+
+"$BIN" serve >"$work/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+jar="$work/jar"
+token=$(curl -s -c "$jar" -b "$jar" "http://127.0.0.1:$PORT/login" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p')
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "login=member1" \
+  --data-urlencode "password=posthaste-seed" --data-urlencode "csrf_token=$token" \
+  --data-urlencode "next=/" "http://127.0.0.1:$PORT/login"
+cookie=$(awk '$6 == "posthaste_session" {print $6 "=" $7}' "$jar")
+curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" >"$work/theme/assets/bench.html"
+size=$(wc -c <"$work/theme/assets/bench.html")
+posts_on_page=$(grep -o '<article class="post"' "$work/theme/assets/bench.html" | wc -l)
+[ "$posts_on_page" -gt 0 ] || { echo "not signed in: front page has no posts" >&2; exit 1; }
+echo "front page: $size bytes, $posts_on_page posts"
+
+rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
+echo "RSS idle: $(rss)"
+wrk -t"$THREADS" -c"$CONNS" -d5s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" >/dev/null # warm-up
+echo "== signed-in front page ($backend, $POSTS posts, $CONNS connections, $DURATION)"
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" \
+  | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors"
+echo "RSS after load: $(rss)"
+echo "== same server, static file of the same size (/assets/bench.html)"
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$PORT/assets/bench.html" \
+  | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|Socket errors"
+echo "RSS after static load: $(rss)"
