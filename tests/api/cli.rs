@@ -17,40 +17,44 @@ fn bin() -> Command {
     c
 }
 
+/// Runs the binary with `args` and `env` (plus a fresh data folder) and returns its exit code
+/// and standard error, for commands that must refuse to start.
+fn refused(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = bin()
+        .args(args)
+        .env("POSTHASTE_DATA_DIR", dir)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn invalid_configuration_stops_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .env("POSTHASTE_ADDR", "not-an-address")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = refused(dir.path(), &[], &[("POSTHASTE_ADDR", "not-an-address")]);
+    assert_eq!(code, Some(2));
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
         err.contains("POSTHASTE_ADDR") && err.contains("not-an-address"),
         "{err}"
     );
 
-    let out = bin()
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .env("POSTHASTE_SESSION_DAYS", "soon")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = refused(dir.path(), &[], &[("POSTHASTE_SESSION_DAYS", "soon")]);
+    assert_eq!(code, Some(2));
     assert!(err.to_lowercase().contains("session_days"), "{err}");
 
     let toml = dir.path().join("bad.toml");
     std::fs::write(&toml, "site_title = [1, 2]\n").unwrap();
-    let out = bin()
-        .args(["--config", toml.to_str().unwrap(), "migrate"])
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = refused(
+        dir.path(),
+        &["--config", toml.to_str().unwrap(), "migrate"],
+        &[],
+    );
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("site_title") && err.contains("bad.toml"),
         "{err}"
@@ -61,13 +65,12 @@ fn invalid_configuration_stops_with_one_clear_line() {
 #[test]
 fn sqlite_only_binary_explains_how_to_get_mysql() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .env("DATABASE_URL", "mysql://root@127.0.0.1:3306/x")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = refused(
+        dir.path(),
+        &[],
+        &[("DATABASE_URL", "mysql://root@127.0.0.1:3306/x")],
+    );
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("--features mysql") && err.contains("libmariadb-dev"),
         "{err}"
