@@ -73,4 +73,21 @@ both_backends! {
         let r = app.get("/assets/app.js").await;
         assert!(r.headers().get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
     }
+
+    async fn server_errors_get_a_page_without_details(app: TestApp) {
+        app.setup_admin().await;
+        // Break the database under the running app.
+        app.db(|c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("DROP TABLE posts").unwrap()
+        });
+        let r = app.get("/").await;
+        assert_eq!(r.status(), 500);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Something went wrong") && html.contains("site-header"), "{html}");
+        assert!(!html.to_lowercase().contains("posts"), "no table names or SQL leak: {html}");
+        assert!(!html.contains("no such table") && !html.contains("doesn't exist"));
+        let r = app.get("/healthz").await;
+        assert_eq!(r.status(), 200, "the database itself still answers");
+    }
 }
