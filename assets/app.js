@@ -7,6 +7,14 @@
   var PENDING_KEY = "posthaste:pending-submit";
   var NEW_POST_MS = 2400;
 
+  // Forms whose text is kept as a draft in localStorage (edit forms are not: the saved text
+  // is the reference there, and restoring an old edit over newer text would be wrong).
+  var DRAFT_FORMS = "form.composer, form.reply-form";
+  // Forms whose unsaved text makes leaving the page ask first.
+  var TRACKED_FORMS = "form.composer, form.reply-form, form.edit-form";
+  // Forms that Ctrl/Cmd+Enter submits.
+  var SHORTCUT_FORMS = "form.composer, form.js-shortcut-submit";
+
   /* ---------- small helpers ---------- */
 
   function store(kind) {
@@ -28,8 +36,11 @@
   function set(s, key, value) { try { if (s) { s.setItem(key, value); } } catch (e) { /* full: ignore */ } }
   function del(s, key) { try { if (s) { s.removeItem(key); } } catch (e) { /* ignore */ } }
 
-  function composerOf(el) {
-    return el && el.closest ? el.closest("form.composer") : null;
+  function closestOf(el, selector) {
+    return el && el.closest ? el.closest(selector) : null;
+  }
+  function is(el, selector) {
+    return !!(el && el.matches && el.matches(selector));
   }
   function bodyOf(form) {
     return form.querySelector("textarea[name=body]") || form.querySelector("textarea");
@@ -41,14 +52,54 @@
     return form.id ? DRAFT_PREFIX + location.pathname + ":" + form.id : null;
   }
   function isOk(status) { return status >= 200 && status < 300; }
+  function reducedMotion() {
+    return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
+  }
 
-  /* ---------- Ctrl/Cmd+Enter submits a composer ---------- */
+  // Focus a textarea with the cursor after its text.
+  function focusEnd(textarea) {
+    if (!textarea) { return; }
+    textarea.focus();
+    var n = textarea.value.length;
+    try { textarea.setSelectionRange(n, n); } catch (e) { /* not a text control */ }
+  }
+
+  // Focus an element that is not normally focusable (a reply, a thread), without scrolling.
+  function focusBlock(el) {
+    if (!el) { return; }
+    if (!el.hasAttribute("tabindex")) { el.setAttribute("tabindex", "-1"); }
+    try { el.focus({ preventScroll: true }); } catch (e) { el.focus(); }
+  }
+
+  function scrollIntoViewIfNeeded(el) {
+    var r = el.getBoundingClientRect();
+    var h = window.innerHeight || document.documentElement.clientHeight;
+    if (r.top >= 0 && r.bottom <= h) { return; }
+    el.scrollIntoView({ block: r.height > h ? "start" : "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
+  }
+
+  // The item (post or reply) an element belongs to, and one of that item's own action links.
+  function itemOf(el) {
+    return closestOf(el, ".reply, .post");
+  }
+  function itemAction(item, cls) {
+    if (!item) { return null; }
+    var scope = item.classList.contains("reply") ? ":scope > .reply-main > .item-actions " : ":scope > .item-actions ";
+    try { return item.querySelector(scope + cls); } catch (e) { return item.querySelector(cls); }
+  }
+
+  // Text a form sent that the server has not answered yet (or that was saved): leaving the
+  // page with exactly that text does not need a warning.
+  function markSubmitted(form, value) { form.phSubmitted = value; }
+  function submittedText(form) { return form.phSubmitted === undefined ? null : form.phSubmitted; }
+
+  /* ---------- Ctrl/Cmd+Enter submits the composer, reply and edit forms ---------- */
 
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Enter" || !(evt.ctrlKey || evt.metaKey) || evt.isComposing) { return; }
     var target = evt.target;
     if (!target || target.tagName !== "TEXTAREA") { return; }
-    var form = composerOf(target);
+    var form = closestOf(target, SHORTCUT_FORMS);
     if (!form) { return; }
     evt.preventDefault();
     if (form.classList.contains("htmx-request")) { return; } // already sending
@@ -62,9 +113,7 @@
 
   /* ---------- Drafts survive a reload; leaving with unsaved text asks first ---------- */
 
-  var lastSubmitted = null; // text of the composer submit in flight (or just done)
-
-  function initComposer(form) {
+  function initDraftForm(form) {
     var textarea = bodyOf(form);
     var key = draftKey(form);
     if (!textarea || !key || form.dataset.phInit) { return; }
@@ -88,14 +137,17 @@
     }
   }
 
-  function initComposers(root) {
-    var forms = (root || document).querySelectorAll("form.composer");
-    for (var i = 0; i < forms.length; i++) { initComposer(forms[i]); }
+  function initDraftForms(root) {
+    var scope = root || document;
+    if (is(scope, DRAFT_FORMS)) { initDraftForm(scope); }
+    var forms = scope.querySelectorAll(DRAFT_FORMS);
+    for (var i = 0; i < forms.length; i++) { initDraftForm(forms[i]); }
   }
 
   document.addEventListener("input", function (evt) {
-    var form = composerOf(evt.target);
-    if (!form || evt.target.tagName !== "TEXTAREA") { return; }
+    if (!evt.target || evt.target.tagName !== "TEXTAREA") { return; }
+    var form = closestOf(evt.target, DRAFT_FORMS);
+    if (!form) { return; }
     var key = draftKey(form);
     if (!key) { return; }
     if (evt.target.value.trim() === "") {
@@ -106,21 +158,31 @@
   });
 
   document.addEventListener("submit", function (evt) {
-    var form = composerOf(evt.target);
+    var form = closestOf(evt.target, TRACKED_FORMS);
     if (!form) { return; }
     var textarea = bodyOf(form);
-    lastSubmitted = textarea ? textarea.value : null;
-    var key = draftKey(form);
-    if (key) { set(session, PENDING_KEY, key); }
+    markSubmitted(form, textarea ? textarea.value : null);
+    if (is(form, DRAFT_FORMS)) {
+      var key = draftKey(form);
+      if (key) { set(session, PENDING_KEY, key); }
+    }
   });
 
+  function isDirty(form) {
+    var textarea = bodyOf(form);
+    if (!textarea) { return false; }
+    var value = textarea.value;
+    if (value === submittedText(form)) { return false; }
+    if (form.classList.contains("edit-form")) {
+      return value !== textarea.defaultValue; // changed from the text it was opened with
+    }
+    return value.trim() !== "";
+  }
+
   window.addEventListener("beforeunload", function (evt) {
-    var forms = document.querySelectorAll("form.composer");
+    var forms = document.querySelectorAll(TRACKED_FORMS);
     for (var i = 0; i < forms.length; i++) {
-      var textarea = bodyOf(forms[i]);
-      if (!textarea) { continue; }
-      var value = textarea.value;
-      if (value.trim() !== "" && value !== lastSubmitted) {
+      if (isDirty(forms[i])) {
         evt.preventDefault();
         evt.returnValue = ""; // older browsers need this to show the prompt
         return "";
@@ -128,6 +190,49 @@
     }
     return undefined;
   });
+
+  /* ---------- Inline reply forms: Cancel ---------- */
+
+  document.addEventListener("click", function (evt) {
+    var button = closestOf(evt.target, ".js-cancel-reply");
+    if (!button) { return; }
+    var form = closestOf(button, "form");
+    if (!form) { return; }
+    evt.preventDefault();
+    var key = draftKey(form);
+    if (key) { del(local, key); }
+    var item = itemOf(form);
+    form.remove();
+    var reply = itemAction(item, ".action-reply");
+    if (reply) { reply.focus(); }
+  });
+
+  /* ---------- Failures of links and buttons (not forms): a short message ---------- */
+
+  var toastTimer = null;
+  function toast(message) {
+    var box = document.getElementById("ph-toast");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "ph-toast";
+      box.className = "toast";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    box.textContent = message;
+    box.classList.add("is-visible");
+    window.clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(function () { box.classList.remove("is-visible"); }, 6000);
+  }
+
+  function failureText(status, what) {
+    if (status === 0) { return "Could not reach the server. " + what; }
+    if (status === 401 || status === 403) { return "Your session may have expired. Reload the page and sign in again."; }
+    if (status === 404) { return "That item no longer exists. Reload the page to see the current state."; }
+    if (status >= 500) { return "Something went wrong on the server (" + status + "). " + what; }
+    return "That did not work (error " + status + "). " + what;
+  }
 
   /* ---------- htmx integration ---------- */
 
@@ -140,6 +245,9 @@
     if (box) { box.textContent = message; }
   }
 
+  // What to focus once the response of a request is in the page.
+  var pendingFocus = null; // { id: element id that will be swapped in, then: function(el) }
+
   // Send the CSRF token as a header too, for htmx requests that are not forms.
   document.addEventListener("htmx:configRequest", function (evt) {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -148,11 +256,53 @@
     }
   });
 
-  // 422 from a composer = validation message; the server retargets it to the error box.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var detail = evt.detail || {};
+    var elt = detail.elt;
+    var target = detail.target;
+    if (!elt || !elt.matches) { return; }
+
+    // "Reply" again while its form is open: keep the form (and its text), focus it. The same
+    // form may also be open elsewhere: on a permalink page the box at the bottom answers the
+    // post (or the ?reply_to item) and has the id the inline form would get; use that one.
+    if (is(elt, ".action-reply") && target && target.querySelector) {
+      var open = target.querySelector("form.reply-form") ||
+        (target.id ? document.getElementById(target.id.replace(/^reply-slot-/, "reply-form-")) : null);
+      if (open && is(open, "form.reply-form")) { evt.preventDefault(); focusEnd(bodyOf(open)); return; }
+    }
+    if (is(elt, ".action-edit") && is(target, "form.edit-form")) {
+      evt.preventDefault(); focusEnd(bodyOf(target)); return;
+    }
+
+    // Saving or cancelling an edit puts the content back: focus goes to the item's Edit link.
+    var editForm = closestOf(elt, "form.edit-form");
+    if (editForm && editForm.id) {
+      var item = itemOf(editForm);
+      pendingFocus = {
+        id: editForm.id,
+        then: function () {
+          var link = itemAction(item, ".action-edit");
+          if (link) { link.focus({ preventScroll: true }); }
+        }
+      };
+      return;
+    }
+
+    // "Show all N replies": the link goes away; focus the first reply of the full thread.
+    if (is(elt, ".show-all") && target && target.id) {
+      pendingFocus = {
+        id: target.id,
+        then: function (section) { focusBlock(section.querySelector(".reply-main") || section); }
+      };
+    }
+  });
+
+  // 422 from a form = validation message; the server retargets it (error box or the whole form).
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var detail = evt.detail;
     if (!detail || !detail.xhr || detail.xhr.status !== 422) { return; }
-    if (!composerOf(requestElt(detail))) { return; }
+    var elt = requestElt(detail);
+    if (!elt || !(elt.tagName === "FORM" || closestOf(elt, "form"))) { return; }
     detail.shouldSwap = true;
     detail.isError = false;
   });
@@ -160,47 +310,109 @@
   document.addEventListener("htmx:afterRequest", function (evt) {
     var detail = evt.detail;
     var elt = requestElt(detail);
-    var form = elt && elt.matches && elt.matches("form.composer") ? elt : null;
-    if (!form || evt.target !== form) { return; } // once per request, from the form itself
-    var status = detail.xhr ? detail.xhr.status : 0;
+    var status = detail && detail.xhr ? detail.xhr.status : 0;
+
+    if (!is(elt, TRACKED_FORMS)) {
+      // A link or button (Reply, Edit, Delete, Cancel, Show all): say so when it failed.
+      if (elt && !isOk(status) && evt.target === elt && closestOf(elt, ".item-actions, .edit-form, .replies")) {
+        pendingFocus = null;
+        toast(failureText(status, "Please try again."));
+      }
+      return;
+    }
+    var form = elt;
+    // Once per request: from the form itself, or (when the swap replaced the form, as a saved
+    // edit does) from the nearest ancestor still in the page, which is where htmx sends it.
+    if (form.isConnected && evt.target !== form) { return; }
+
     var textarea = bodyOf(form);
-    var key = draftKey(form);
+    var key = is(form, DRAFT_FORMS) ? draftKey(form) : null;
     del(session, PENDING_KEY); // no page reload happens on the htmx path
 
     if (isOk(status)) {
-      if (textarea) { textarea.value = ""; }
       if (key) { del(local, key); }
-      showError(form, "");
-      lastSubmitted = null;
-      markNewPost(detail.target);
+      if (form.classList.contains("reply-form")) {
+        var hadFocus = form.contains(document.activeElement);
+        if (closestOf(form, ".reply-slot")) {
+          form.remove();
+        } else {
+          if (textarea) { textarea.value = ""; }
+          showError(form, "");
+        }
+        markSubmitted(form, null);
+        markNewReply(detail.target, hadFocus);
+      } else if (form.classList.contains("composer")) {
+        if (textarea) { textarea.value = ""; }
+        showError(form, "");
+        markSubmitted(form, null);
+        markNewPost(detail.target);
+      } else {
+        markSubmitted(form, null); // edit saved: the content block replaced the form
+      }
       relativeTimes();
       return;
     }
 
-    lastSubmitted = null; // the text was not saved: asking before leaving applies again
-    if (status === 422) { return; } // the server's message is already in the error box
+    markSubmitted(form, null); // the text was not saved: asking before leaving applies again
+    if (status === 422 || !form.isConnected) { return; } // the server's message is in the page
+    var what = form.classList.contains("edit-form") ? "save" : form.classList.contains("reply-form") ? "send the reply" : "post";
     if (status === 0) {
       showError(form, "Could not reach the server. Your text is still here, try again in a moment.");
     } else if (status >= 500) {
       showError(form, "Something went wrong on the server (" + status + "). Your text is still here, please try again.");
     } else if (status === 401 || status === 403) {
-      showError(form, "Your session may have expired. Reload the page and sign in again; your text is kept as a draft.");
+      showError(form, is(form, DRAFT_FORMS)
+        ? "Your session may have expired. Reload the page and sign in again; your text is kept as a draft."
+        : "Your session may have expired. Copy your text, then reload the page and sign in again.");
+    } else if (status === 404) {
+      showError(form, "Could not " + what + ": this item no longer exists. Copy your text before reloading.");
     } else {
-      showError(form, "Could not post (error " + status + "). Your text is still here.");
+      showError(form, "Could not " + what + " (error " + status + "). Your text is still here.");
     }
   });
+
+  function flash(el) {
+    el.classList.remove("is-new");
+    void el.offsetWidth; // restart the animation if it is running
+    el.classList.add("is-new");
+    window.setTimeout(function () { el.classList.remove("is-new"); }, NEW_POST_MS);
+  }
 
   function markNewPost(container) {
     if (!container || !container.querySelector) { return; }
     var post = container.querySelector(".post");
-    if (!post) { return; }
-    post.classList.add("is-new");
-    window.setTimeout(function () { post.classList.remove("is-new"); }, NEW_POST_MS);
+    if (post) { flash(post); }
   }
 
-  // Content added by htmx later (e.g. inline reply forms) gets the same treatment.
+  // The reply the server just appended to `container` (its last .reply child).
+  function markNewReply(container, takeFocus) {
+    if (!container || !container.lastElementChild) { return; }
+    var reply = container.lastElementChild;
+    while (reply && !reply.classList.contains("reply")) { reply = reply.previousElementSibling; }
+    if (!reply) { return; }
+    flash(reply);
+    var active = document.activeElement;
+    if (takeFocus || !active || active === document.body) {
+      focusBlock(reply.querySelector(".reply-main") || reply);
+    }
+    scrollIntoViewIfNeeded(reply);
+  }
+
+  // Content added by htmx: reply and edit forms get their draft and the focus.
   document.addEventListener("htmx:load", function (evt) {
-    if (evt.target && evt.target.querySelectorAll) { initComposers(evt.target); }
+    var el = evt.target;
+    if (!el || !el.querySelectorAll) { return; }
+    initDraftForms(el);
+    if (is(el, "form.reply-form, form.edit-form")) {
+      pendingFocus = null;
+      focusEnd(bodyOf(el));
+      return;
+    }
+    if (pendingFocus && el.id && el.id === pendingFocus.id) {
+      var then = pendingFocus.then;
+      pendingFocus = null;
+      then(el);
+    }
   });
 
   /* ---------- Relative times ---------- */
@@ -229,7 +441,7 @@
 
   function relativeTimes() {
     var now = new Date();
-    var times = document.querySelectorAll(".post time[datetime]");
+    var times = document.querySelectorAll(".post time[datetime], .reply time[datetime]");
     for (var i = 0; i < times.length; i++) {
       var date = new Date(times[i].getAttribute("datetime"));
       if (isNaN(date.getTime())) { continue; }
@@ -261,7 +473,11 @@
   /* ---------- start ---------- */
 
   function start() {
-    initComposers(document);
+    initDraftForms(document);
+    // The full-page edit form (no JavaScript needed) autofocuses its textarea: cursor at the end.
+    var editing = document.querySelector("form.edit-form textarea[autofocus]");
+    var current = document.activeElement;
+    if (editing && (!current || current === document.body || current === editing)) { focusEnd(editing); }
     sweepBrokenAvatars();
   }
   if (document.readyState === "loading") {

@@ -51,6 +51,9 @@ pub struct RawSettings {
     /// `POSTHASTE_TRUST_PROXY`: take the client IP from `X-Forwarded-For` (only behind a proxy
     /// you run; used for sign-in throttling and logs).
     pub trust_proxy: bool,
+    /// `POSTHASTE_MAX_REPLY_DEPTH`: how deep replies nest visually; deeper replies are shown at
+    /// the last level with "in reply to NAME".
+    pub max_reply_depth: u8,
     /// `POSTHASTE_DB_POOL_SIZE`: database connections per app process.
     pub db_pool_size: u32,
     /// `POSTHASTE_WORKERS`: HTTP worker threads. Default: one per CPU core.
@@ -75,6 +78,7 @@ impl Default for RawSettings {
             theme_dir: None,
             gravatar: true,
             trust_proxy: false,
+            max_reply_depth: 5,
             db_pool_size: 10,
             workers: None,
             log: "info".into(),
@@ -109,6 +113,8 @@ pub struct Config {
     pub gravatar: bool,
     /// Whether to trust `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// Deepest visual reply level.
+    pub max_reply_depth: u8,
     /// Pool size.
     pub db_pool_size: u32,
     /// HTTP workers.
@@ -217,6 +223,9 @@ impl RawSettings {
         if self.session_days == 0 || self.session_days > 3650 {
             return Err(bad("POSTHASTE_SESSION_DAYS", "must be between 1 and 3650"));
         }
+        if !(1..=10).contains(&self.max_reply_depth) {
+            return Err(bad("POSTHASTE_MAX_REPLY_DEPTH", "must be between 1 and 10"));
+        }
         if self.db_pool_size == 0 || self.db_pool_size > 200 {
             return Err(bad("POSTHASTE_DB_POOL_SIZE", "must be between 1 and 200"));
         }
@@ -259,6 +268,7 @@ impl RawSettings {
             theme_dir: self.theme_dir,
             gravatar: self.gravatar,
             trust_proxy: self.trust_proxy,
+            max_reply_depth: self.max_reply_depth,
             db_pool_size: self.db_pool_size,
             workers: self
                 .workers

@@ -40,6 +40,10 @@ enum Command {
         /// Number of members to add (password: posthaste-seed).
         #[arg(long, default_value_t = 20)]
         members: usize,
+        /// Number of replies to spread over all posts, as real threads are (most have none or a
+        /// few, some dozens; nested up to 6 levels).
+        #[arg(long, default_value_t = 0)]
+        replies: usize,
     },
 }
 
@@ -147,11 +151,20 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Seed { posts, members } => {
+        Command::Seed {
+            posts,
+            members,
+            replies,
+        } => {
             let pool = db::connect(&config.database, 1)?;
             let mut conn = pool.get()?;
             let (m, p) = posthaste::seed::run(&mut conn, posts, members)?;
-            println!("added {m} members and {p} posts");
+            let r = if replies > 0 {
+                posthaste::seed::replies(&mut conn, replies)?
+            } else {
+                0
+            };
+            println!("added {m} members, {p} posts and {r} replies");
             Ok(())
         }
     }

@@ -85,7 +85,8 @@ const TITLES: &[&str] = &[
 ];
 
 /// Adds `members` members and `posts` top-level posts, spread over the last months, in
-/// batches. Returns (members created, posts created).
+/// batches. Returns (members created, posts created). See [`replies`] and [`threads`] for
+/// threads.
 pub fn run(conn: &mut DbConn, post_count: usize, members: usize) -> anyhow::Result<(usize, usize)> {
     let hash = password::hash(&Password::parse(SEED_PASSWORD).map_err(anyhow::Error::msg)?)?;
     let mut rng = StdRng::seed_from_u64(42);
@@ -207,4 +208,158 @@ fn body(rng: &mut StdRng) -> String {
         md.push_str("\n\nDetails: https://example.com/tickets/1234");
     }
     md
+}
+
+/// A top-level post to grow a thread under: its id and time.
+type Root = (i32, chrono::NaiveDateTime);
+
+/// One reply, inserted on its own so its id can parent later replies.
+fn insert_reply(
+    conn: &mut DbConn,
+    rng: &mut StdRng,
+    author: i32,
+    thread: i32,
+    parent: i32,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<i32> {
+    let md = sentence(rng);
+    let html = markdown::to_html(&md);
+    diesel::insert_into(posts::table)
+        .values((
+            posts::author_id.eq(author),
+            posts::parent_id.eq(Some(parent)),
+            posts::thread_id.eq(thread),
+            posts::body_md.eq(md),
+            posts::body_html.eq(html),
+            posts::created_at.eq(at),
+            posts::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    db::last_insert_id(conn)
+}
+
+/// Adds `count` replies under one thread: about half answer the post, the rest an earlier
+/// reply (so threads nest), never deeper than `max_depth`.
+fn grow_thread(
+    conn: &mut DbConn,
+    rng: &mut StdRng,
+    members: &[i32],
+    root: Root,
+    count: usize,
+    max_depth: usize,
+) -> QueryResult<()> {
+    let (root_id, mut t) = root;
+    let mut placed: Vec<(i32, usize)> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (parent, depth) = if placed.is_empty() || rng.random_bool(0.5) {
+            (root_id, 1)
+        } else {
+            let (p, d) = placed[rng.random_range(0..placed.len())];
+            if d >= max_depth {
+                (root_id, 1)
+            } else {
+                (p, d + 1)
+            }
+        };
+        t += Duration::seconds(rng.random_range(30..3600));
+        let author = members[rng.random_range(0..members.len())];
+        let id = insert_reply(conn, rng, author, root_id, parent, t)?;
+        placed.push((id, depth));
+    }
+    Ok(())
+}
+
+fn members_and_roots(
+    conn: &mut DbConn,
+    threads: Option<usize>,
+) -> QueryResult<(Vec<i32>, Vec<Root>)> {
+    let members: Vec<i32> = users::table.select(users::id).load(conn)?;
+    let q = posts::table
+        .filter(posts::parent_id.is_null())
+        .order(posts::id.desc())
+        .select((posts::id, posts::created_at));
+    let roots = match threads {
+        Some(n) => q.limit(n as i64).load(conn)?,
+        None => q.load(conn)?,
+    };
+    Ok((members, roots))
+}
+
+/// Adds about `total` replies over the existing posts with a realistic spread: most threads
+/// get none or a few, some get dozens, and replies nest up to 6 levels.
+pub fn replies(conn: &mut DbConn, total: usize) -> anyhow::Result<usize> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let (members, roots) = members_and_roots(conn, None)?;
+    anyhow::ensure!(!members.is_empty() && !roots.is_empty(), "seed posts first");
+    // Weights of thread sizes: none, 1–2, 3–6, 7–15, 16–40 replies.
+    let buckets = [
+        (0.40, 0, 0),
+        (0.30, 1, 2),
+        (0.20, 3, 6),
+        (0.08, 7, 15),
+        (0.02, 16, 40),
+    ];
+    let mean: f64 = buckets
+        .iter()
+        .map(|(w, lo, hi)| w * f64::from(lo + hi) / 2.0)
+        .sum();
+    let share = total as f64 / (roots.len() as f64 * mean);
+    let mut made = 0;
+    for chunk in roots.chunks(200) {
+        conn.transaction(|conn| -> QueryResult<()> {
+            for &root in chunk {
+                if made >= total {
+                    break;
+                }
+                let x: f64 = rng.random();
+                let mut acc = 0.0;
+                let (mut lo, mut hi) = (0u32, 0u32);
+                for (w, l, h) in buckets {
+                    acc += w;
+                    if x < acc {
+                        (lo, hi) = (l, h);
+                        break;
+                    }
+                }
+                let n = ((f64::from(rng.random_range(lo..=hi)) * share).round() as usize)
+                    .min(total - made);
+                grow_thread(conn, &mut rng, &members, root, n, 6)?;
+                made += n;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(made)
+}
+
+/// Gives the newest `threads` posts exactly `per_thread` more replies each, nesting up to
+/// `max_depth` levels (exact shapes for tests and the threaded front-page benchmark). Adds
+/// posts first if there are fewer than `threads`.
+pub fn threads(
+    conn: &mut DbConn,
+    threads: usize,
+    per_thread: usize,
+    max_depth: usize,
+) -> anyhow::Result<()> {
+    let existing: i64 = posts::table
+        .filter(posts::parent_id.is_null())
+        .count()
+        .get_result(conn)?;
+    if (existing as usize) < threads {
+        let members: i64 = users::table.count().get_result(conn)?;
+        run(
+            conn,
+            threads - existing as usize,
+            if members == 0 { 5 } else { 0 },
+        )?;
+    }
+    let mut rng = StdRng::seed_from_u64(11);
+    let (members, roots) = members_and_roots(conn, Some(threads))?;
+    conn.transaction(|conn| -> QueryResult<()> {
+        for &root in &roots {
+            grow_thread(conn, &mut rng, &members, root, per_thread, max_depth)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }

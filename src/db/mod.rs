@@ -6,10 +6,12 @@
 pub mod schema;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -91,12 +93,32 @@ impl DatabaseUrl {
     }
 }
 
+/// Counts the SQL statements a pool's connections run (for tests that prove a page costs a
+/// fixed number of queries). Cheap: one relaxed atomic add per statement.
+#[derive(Debug, Clone, Default)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    /// Statements run so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Per-connection setup run whenever the pool opens a connection.
 #[derive(Debug)]
-struct ConnectionSetup;
+struct ConnectionSetup {
+    counter: QueryCounter,
+}
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        let counter = self.counter.0.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         match conn {
             DbConn::Sqlite(c) => c
                 .batch_execute(
@@ -112,12 +134,21 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
 /// Opens the pool, creating the SQLite file's folder or the MySQL database if needed, and
 /// runs pending migrations.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<DbPool> {
+    connect_counted(url, max_size, QueryCounter::default())
+}
+
+/// Like [`connect`], counting every statement into `counter`.
+pub fn connect_counted(
+    url: &DatabaseUrl,
+    max_size: u32,
+    counter: QueryCounter,
+) -> anyhow::Result<DbPool> {
     prepare(url)?;
     let manager = ConnectionManager::<DbConn>::new(url.connection_string());
     let pool = Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(ConnectionSetup))
+        .connection_customizer(Box::new(ConnectionSetup { counter }))
         .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", url.backend()))?;
     let mut conn = pool.get()?;

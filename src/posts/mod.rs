@@ -1,6 +1,7 @@
 //! Posts: validated bodies, title inference, publishing (rendered once, at write time) and
 //! the front-page and permalink queries.
 
+pub mod thread;
 pub mod title;
 
 use chrono::NaiveDateTime;
@@ -181,6 +182,176 @@ pub fn find_visible(conn: &mut DbConn, id: PostId) -> QueryResult<Option<(Post, 
         .select((Post::as_select(), Profile::as_select()))
         .get_result(conn)
         .optional()
+}
+
+/// Every reply (deleted ones included, for the thread's shape) of the given threads, with
+/// authors, grouped by thread and oldest first within each: one indexed query for a whole
+/// page of threads.
+pub fn replies_of(conn: &mut DbConn, thread_ids: &[i32]) -> QueryResult<Vec<(Post, Profile)>> {
+    if thread_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    posts::table
+        .inner_join(users::table)
+        .filter(posts::thread_id.eq_any(thread_ids))
+        .filter(posts::parent_id.is_not_null())
+        .order((posts::thread_id.asc(), posts::id.asc()))
+        .select((Post::as_select(), Profile::as_select()))
+        .load(conn)
+}
+
+/// Whether a post or reply has live replies of its own.
+pub fn has_live_replies(conn: &mut DbConn, id: PostId) -> QueryResult<bool> {
+    let n: i64 = posts::table
+        .filter(posts::parent_id.eq(id.0))
+        .filter(posts::deleted_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Whether `actor` may edit or delete `post`: its author, or an admin. Guests never.
+pub fn may_modify(actor: &User, post: &Post) -> bool {
+    actor.can_post() && (actor.id == post.author_id || actor.role() == crate::users::Role::Admin)
+}
+
+/// Why a reply was refused.
+fn refused(why: &str) -> AppError {
+    AppError::BadRequest(why.to_string())
+}
+
+/// Takes the write lock on a live post's row first (SQLite: the database write lock, so the
+/// reads that follow cannot go stale; MySQL: the row lock) and returns the post.
+fn lock_live(conn: &mut DbConn, id: PostId) -> AppResult<Post> {
+    let touched = diesel::update(posts::table.find(id.0).filter(posts::deleted_at.is_null()))
+        .set(posts::updated_at.eq(db::now()))
+        .execute(conn)?;
+    if touched == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(posts::table
+        .find(id.0)
+        .select(Post::as_select())
+        .get_result(conn)?)
+}
+
+/// Publishes a reply by `author` to `parent` (the thread's post or one of its replies) in
+/// `thread`. A missing, deleted, or other-thread parent, or a deleted thread, is refused and
+/// nothing is stored.
+pub fn reply(
+    conn: &mut DbConn,
+    author: &User,
+    thread: PostId,
+    parent: PostId,
+    body: &PostBody,
+) -> AppResult<Post> {
+    if !author.can_post() {
+        return Err(AppError::Forbidden("Guests can read but not reply.".into()));
+    }
+    let html = markdown::to_html(body.as_str());
+    let post = conn.transaction(|conn| -> AppResult<Post> {
+        let parent_post = lock_live(conn, parent).map_err(|e| match e {
+            AppError::NotFound => {
+                refused("The post or reply you are answering does not exist any more.")
+            }
+            e => e,
+        })?;
+        if parent_post.thread_id != thread.0 {
+            return Err(refused("That reply belongs to another thread."));
+        }
+        if parent_post.parent_id.is_some() {
+            let root_live = posts::table
+                .find(thread.0)
+                .filter(posts::deleted_at.is_null())
+                .count()
+                .get_result::<i64>(conn)?;
+            if root_live == 0 {
+                return Err(refused("This thread was deleted."));
+            }
+        }
+        let now = db::now();
+        diesel::insert_into(posts::table)
+            .values(NewPostRow {
+                author_id: author.id,
+                parent_id: Some(parent.0),
+                thread_id: thread.0,
+                title: None,
+                body_md: body.as_str(),
+                body_html: &html,
+                created_at: now,
+                updated_at: now,
+            })
+            .execute(conn)?;
+        let id = db::last_insert_id(conn)?;
+        Ok(posts::table
+            .find(id)
+            .select(Post::as_select())
+            .get_result(conn)?)
+    })?;
+    tracing::info!(
+        reply = post.id,
+        thread = thread.0,
+        author = author.id,
+        "reply published"
+    );
+    Ok(post)
+}
+
+/// Replaces the text of a post or reply (author or admin), re-rendering it now.
+pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> AppResult<Post> {
+    let post = conn.transaction(|conn| -> AppResult<Post> {
+        let old = lock_live(conn, id)?;
+        if !may_modify(actor, &old) {
+            return Err(AppError::Forbidden(
+                "Only the author or an admin can edit this.".into(),
+            ));
+        }
+        let (title, rest) = if old.parent_id.is_none() {
+            title::infer(body.as_str())
+        } else {
+            (None, body.as_str())
+        };
+        let now = db::now();
+        diesel::update(posts::table.find(id.0))
+            .set((
+                posts::title.eq(title.as_deref()),
+                posts::body_md.eq(body.as_str()),
+                posts::body_html.eq(markdown::to_html(rest)),
+                posts::edited_at.eq(Some(now)),
+                posts::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(posts::table
+            .find(id.0)
+            .select(Post::as_select())
+            .get_result(conn)?)
+    })?;
+    tracing::info!(post = post.id, actor = actor.id, "post edited");
+    Ok(post)
+}
+
+/// Deletes a post or reply (author or admin). A deleted post takes its thread off the front
+/// page; a deleted reply stays as a stub while it holds live replies. Rows are kept (soft
+/// delete) so the thread keeps its shape.
+pub fn delete(conn: &mut DbConn, actor: &User, id: PostId) -> AppResult<Post> {
+    let post = conn.transaction(|conn| -> AppResult<Post> {
+        let old = lock_live(conn, id)?;
+        if !may_modify(actor, &old) {
+            return Err(AppError::Forbidden(
+                "Only the author or an admin can delete this.".into(),
+            ));
+        }
+        let now = db::now();
+        diesel::update(posts::table.find(id.0))
+            .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(posts::table
+            .find(id.0)
+            .select(Post::as_select())
+            .get_result(conn)?)
+    })?;
+    tracing::info!(post = post.id, actor = actor.id, "post deleted");
+    Ok(post)
 }
 
 #[cfg(test)]

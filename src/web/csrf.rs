@@ -12,6 +12,8 @@ use crate::error::{AppError, AppResult};
 const KEY: &str = "csrf";
 /// The form field carrying the token.
 pub const FIELD: &str = "csrf_token";
+/// The request header carrying the token (htmx requests; see assets/app.js).
+pub const HEADER: &str = "x-csrf-token";
 
 /// The session's token, created on first use.
 pub fn token(session: &Session) -> String {

@@ -100,10 +100,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             }
             let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
                 .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+            // The form field, or (htmx requests without a form, e.g. "Delete") the header
+            // app.js adds from the page's meta tag.
+            let header = req
+                .headers()
+                .get(csrf::HEADER)
+                .and_then(|v| v.to_str().ok());
             let token = fields
                 .iter()
                 .find(|(k, _)| k == csrf::FIELD)
-                .map(|(_, v)| v.as_str());
+                .map(|(_, v)| v.as_str())
+                .or(header);
             let session: Session = req.get_session();
             csrf::verify(&req, &state(&req)?.config, &session, token)?;
             let value = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {

@@ -25,6 +25,8 @@ pub fn security_headers() -> DefaultHeaders {
             "camera=(), microphone=(), geolocation=()",
         ))
         .add(("Cache-Control", "private, no-cache"))
+        // Several URLs answer htmx with a fragment and browsers with a page.
+        .add(("Vary", "HX-Request"))
 }
 
 /// Logs method, path (never the query, which may hold tokens), status and duration.

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod extract;
 pub mod middleware;
 pub mod pages;
+pub mod thread_view;
 pub mod views;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,10 +71,18 @@ impl AppState {
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{assets, auth, front, health};
+    use pages::{assets, auth, front, health, thread};
     cfg.route("/", web::get().to(front::index))
         .route("/posts", web::post().to(front::create))
-        .route("/p/{id}", web::get().to(front::permalink))
+        .route("/p/{id}", web::get().to(thread::permalink))
+        .route("/p/{id}/replies", web::get().to(thread::all_replies))
+        .route("/p/{id}/replies", web::post().to(thread::create_reply))
+        .route("/p/{id}/reply-form", web::get().to(thread::reply_form))
+        .route("/p/{id}/edit", web::get().to(thread::edit_form))
+        .route("/p/{id}/edit", web::post().to(thread::save_edit))
+        .route("/p/{id}/content", web::get().to(thread::content))
+        .route("/p/{id}/delete", web::get().to(thread::confirm_delete))
+        .route("/p/{id}/delete", web::post().to(thread::delete))
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))

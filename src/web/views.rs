@@ -3,14 +3,11 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{csrf, AppState};
 use crate::error::AppResult;
-use crate::posts::Post;
-use crate::render::time;
 use crate::users::{Profile, Role, User};
 
 /// A person as shown next to a post or in the header.
@@ -70,49 +67,6 @@ fn initials(name: &str) -> String {
         "?".into()
     } else {
         s
-    }
-}
-
-/// A post as rendered.
-#[derive(Debug, Clone, Serialize)]
-pub struct PostView {
-    /// Id.
-    pub id: i32,
-    /// `/p/{id}`.
-    pub permalink: String,
-    /// Inferred title.
-    pub title: Option<String>,
-    /// Sanitized HTML (rendered at save time).
-    pub body_html: String,
-    /// RFC 3339.
-    pub created_iso: String,
-    /// Exact UTC time for the hover.
-    pub created_exact: String,
-    /// "5 min ago".
-    pub created_relative: String,
-    /// The author.
-    pub author: PersonView,
-}
-
-/// Views of posts, each with its author (loaded in the same query by the caller).
-pub fn post_views(items: &[(Post, Profile)], gravatar: bool, now: NaiveDateTime) -> Vec<PostView> {
-    items
-        .iter()
-        .map(|(p, a)| post_view(p, a, gravatar, now))
-        .collect()
-}
-
-/// The view of one post.
-pub fn post_view(p: &Post, author: &Profile, gravatar: bool, now: NaiveDateTime) -> PostView {
-    PostView {
-        id: p.id,
-        permalink: format!("/p/{}", p.id),
-        title: p.title.clone(),
-        body_html: p.body_html.clone(),
-        created_iso: time::iso(p.created_at),
-        created_exact: time::exact(p.created_at),
-        created_relative: time::relative(p.created_at, now),
-        author: PersonView::of(author, gravatar),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use posthaste::config::{Config, RawSettings};
-use posthaste::db::{self, DatabaseUrl, DbConn, DbPool};
+use posthaste::db::{self, DatabaseUrl, DbConn, DbPool, QueryCounter};
 use posthaste::startup::Application;
 use posthaste::users::{
     self, password, DisplayName, Email, NewUser, Password, Role, User, Username,
@@ -70,6 +70,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub config: Config,
     pub data_dir: Arc<tempfile::TempDir>,
+    pub queries: QueryCounter,
     mysql_db: Option<(String, String)>,
 }
 
@@ -138,7 +139,9 @@ impl TestApp {
         };
         adjust(&mut raw);
         let config = raw.validate().expect("test config");
-        let pool = db::connect(&config.database, config.db_pool_size).expect("database");
+        let queries = QueryCounter::default();
+        let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
+            .expect("database");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build_with(config.clone(), pool.clone(), listener).expect("app");
         let port = app.port();
@@ -151,6 +154,7 @@ impl TestApp {
             backend,
             config,
             data_dir,
+            queries,
             mysql_db,
         })
     }
@@ -243,6 +247,30 @@ impl TestApp {
         self.post_form("/posts", &[("body", body)]).await
     }
 
+    /// Publishes a reply as this client (plain form) and returns the new reply's id.
+    pub async fn reply(&self, thread: i32, parent: i32, body: &str) -> i32 {
+        let r = self
+            .post_form(
+                &format!("/p/{thread}/replies"),
+                &[("parent_id", &parent.to_string()), ("body", body)],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "reply to {parent}");
+        let loc = location(&r);
+        loc.rsplit("#r-")
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("reply anchor in {loc}"))
+    }
+
+    /// Publishes a post and returns its id.
+    pub async fn post_id(&self, body: &str) -> i32 {
+        let r = self.publish(body).await;
+        assert_eq!(r.status(), 303);
+        location(&r).trim_start_matches("/#p-").parse().unwrap()
+    }
+
     /// Number of rows in `posts`.
     pub fn post_count(&self) -> i64 {
         use posthaste::db::schema::posts;
@@ -259,6 +287,7 @@ impl TestApp {
             backend: self.backend,
             config: self.config.clone(),
             data_dir: self.data_dir.clone(),
+            queries: self.queries.clone(),
             mysql_db: None,
         }
     }

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod cli;
 mod posts;
+mod replies;
 mod schema;
 mod security;
 mod theme;

@@ -1,4 +1,4 @@
-//! The front page (posting box + posts), publishing, and the permalink page.
+//! The front page (posting box + posts with their threads) and publishing a post.
 
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -10,8 +10,8 @@ use crate::error::{AppError, AppResult};
 use crate::posts::{self, PostBody, PostId, MAX_BODY_CHARS, PAGE_SIZE};
 use crate::users::User;
 use crate::web::extract::{is_htmx, CsrfForm, CurrentUser};
-use crate::web::views::{self, PostView};
-use crate::web::AppState;
+use crate::web::thread_view::{RenderCtx, Replies};
+use crate::web::{csrf, views, AppState};
 
 #[derive(Deserialize)]
 pub struct FrontQuery {
@@ -34,46 +34,51 @@ struct FrontCtx<'a> {
     max_len: usize,
 }
 
-/// Loads one front page with its authors: one query whatever the page.
-async fn load_front(
-    state: &AppState,
-    before: Option<PostId>,
-) -> AppResult<(Vec<PostView>, Option<PostId>)> {
-    let gravatar = state.config.gravatar;
-    state
-        .db(move |c| {
-            let page = posts::front_page(c, before, PAGE_SIZE)?;
-            Ok((
-                views::post_views(&page.posts, gravatar, db::now()),
-                page.older,
-            ))
-        })
-        .await
-}
-
-#[allow(clippy::too_many_arguments)]
-fn render_front(
-    state: &AppState,
+/// Renders one front page: the page's posts with their authors (one query) and all their
+/// replies (one query), whatever the number of threads or replies.
+async fn render_front(
+    state: &web::Data<AppState>,
     session: &Session,
-    user: &User,
+    user: User,
+    before: Option<PostId>,
     status: StatusCode,
-    posts: Vec<PostView>,
-    older: Option<PostId>,
-    is_first_page: bool,
     composer: Composer<'_>,
 ) -> AppResult<HttpResponse> {
-    let ctx = FrontCtx {
+    let (page, replies) = state
+        .db(move |c| {
+            let page = posts::front_page(c, before, PAGE_SIZE)?;
+            let ids: Vec<i32> = page.posts.iter().map(|(p, _)| p.id).collect();
+            let replies = posts::replies_of(c, &ids)?;
+            Ok((page, replies))
+        })
+        .await?;
+    let token = csrf::token(session);
+    let ctx = RenderCtx {
+        state,
+        viewer: &user,
+        csrf_token: &token,
+        now: db::now(),
+    };
+    let front = FrontCtx {
         prompt: state
             .config
             .prompt
             .replace("{name}", first_name(&user.display_name)),
         composer,
-        posts_html: views::render_each(state, "partials/post", &posts)?,
-        older_url: older.map(|o| format!("/?before={}", o.0)),
-        is_first_page,
+        posts_html: ctx.render_posts(&page.posts, &replies, Replies::Latest)?,
+        older_url: page.older.map(|o| format!("/?before={}", o.0)),
+        is_first_page: before.is_none(),
         max_len: MAX_BODY_CHARS,
     };
-    views::page(state, Some(session), Some(user), status, "front", "", &ctx)
+    views::page(
+        state,
+        Some(session),
+        Some(&user),
+        status,
+        "front",
+        "",
+        &front,
+    )
 }
 
 fn first_name(display: &str) -> &str {
@@ -93,21 +98,11 @@ pub async fn index(
             AppError::BadRequest("That page link is broken: `before` must be a post number.".into())
         })?)),
     };
-    let (posts, older) = load_front(&state, before).await?;
     let composer = Composer {
         body: "",
         error: None,
     };
-    render_front(
-        &state,
-        &session,
-        &user,
-        StatusCode::OK,
-        posts,
-        older,
-        before.is_none(),
-        composer,
-    )
+    render_front(&state, &session, user, before, StatusCode::OK, composer).await
 }
 
 #[derive(Deserialize)]
@@ -119,6 +114,26 @@ pub struct PostForm {
 #[derive(Serialize)]
 struct ErrorFragment<'a> {
     error: &'a str,
+}
+
+/// An htmx answer that puts `msg` into the element `#target` (validation errors).
+pub fn htmx_error(state: &AppState, target: &str, msg: &str) -> AppResult<HttpResponse> {
+    let mut res = views::fragment(
+        state,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "partials/composer_error",
+        &ErrorFragment { error: msg },
+    )?;
+    let h = res.headers_mut();
+    h.insert(
+        header::HeaderName::from_static("hx-retarget"),
+        header::HeaderValue::from_str(target).map_err(|e| AppError::Internal(e.into()))?,
+    );
+    h.insert(
+        header::HeaderName::from_static("hx-reswap"),
+        header::HeaderValue::from_static("innerHTML"),
+    );
+    Ok(res)
 }
 
 /// `POST /posts`: publishes, then redirects (plain form) or returns the post's HTML (htmx).
@@ -134,23 +149,8 @@ pub async fn create(
         Ok(b) => b,
         Err(msg) => {
             if is_htmx(&req) {
-                let mut res = views::fragment(
-                    &state,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "partials/composer_error",
-                    &ErrorFragment { error: &msg },
-                )?;
-                res.headers_mut().insert(
-                    header::HeaderName::from_static("hx-retarget"),
-                    header::HeaderValue::from_static("#composer-error"),
-                );
-                res.headers_mut().insert(
-                    header::HeaderName::from_static("hx-reswap"),
-                    header::HeaderValue::from_static("innerHTML"),
-                );
-                return Ok(res);
+                return htmx_error(&state, "#composer-error", &msg);
             }
-            let (posts, older) = load_front(&state, None).await?;
             let composer = Composer {
                 body: &raw,
                 error: Some(&msg),
@@ -158,56 +158,30 @@ pub async fn create(
             return render_front(
                 &state,
                 &session,
-                &user,
+                user,
+                None,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                posts,
-                older,
-                true,
                 composer,
-            );
+            )
+            .await;
         }
     };
     let author = user.clone();
     let post = state.db(move |c| posts::publish(c, &author, &body)).await?;
     if is_htmx(&req) {
-        let view = views::post_view(&post, &user.profile(), state.config.gravatar, db::now());
-        return views::fragment(&state, StatusCode::CREATED, "partials/post", &view);
+        let token = csrf::token(&session);
+        let ctx = RenderCtx {
+            state: &state,
+            viewer: &user,
+            csrf_token: &token,
+            now: db::now(),
+        };
+        let html = ctx.render_post(&post, &user.profile(), &[], Replies::Latest)?;
+        return Ok(HttpResponse::Created()
+            .content_type("text/html; charset=utf-8")
+            .body(html));
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/#p-{}", post.id)))
         .finish())
-}
-
-#[derive(Serialize)]
-struct PermalinkCtx {
-    post: PostView,
-}
-
-/// `GET /p/{id}`.
-pub async fn permalink(
-    state: web::Data<AppState>,
-    session: Session,
-    CurrentUser(user): CurrentUser,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let id = PostId(id.parse::<i32>().map_err(|_| AppError::NotFound)?);
-    let gravatar = state.config.gravatar;
-    let (post, title) = state
-        .db(move |c| {
-            let (post, author) = posts::find_visible(c, id)?.ok_or(AppError::NotFound)?;
-            Ok((
-                views::post_view(&post, &author, gravatar, db::now()),
-                post.headline(),
-            ))
-        })
-        .await?;
-    views::page(
-        &state,
-        Some(&session),
-        Some(&user),
-        StatusCode::OK,
-        "post",
-        &title,
-        &PermalinkCtx { post },
-    )
 }

@@ -4,3 +4,4 @@ pub mod assets;
 pub mod auth;
 pub mod front;
 pub mod health;
+pub mod thread;
