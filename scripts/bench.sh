@@ -6,6 +6,8 @@
 #   scripts/bench.sh                       # SQLite, 100k posts
 #   DATABASE_URL=mysql://root@127.0.0.1:3306/ph_bench scripts/bench.sh
 #   POSTS=1000 scripts/bench.sh            # another data-set size
+#   REPLIES=300000 BUSY_FRONT=30 scripts/bench.sh   # threads: spread replies, and 20 front-page
+#                                                   # threads of 30 more replies each
 #
 # Needs: a release build with --features mysql (built if missing), wrk, curl.
 set -euo pipefail
@@ -13,6 +15,8 @@ cd "$(dirname "$0")/.."
 
 POSTS="${POSTS:-100000}"
 MEMBERS="${MEMBERS:-50}"
+REPLIES="${REPLIES:-0}"
+BUSY_FRONT="${BUSY_FRONT:-0}"
 CONNS="${CONNS:-32}"
 DURATION="${DURATION:-15s}"
 THREADS="${THREADS:-2}"
@@ -32,8 +36,9 @@ else
   backend=sqlite
 fi
 
-echo "seeding $POSTS posts, $MEMBERS members ($backend)…"
-/usr/bin/time -f "seed: %es, max RSS %MkB" "$BIN" seed --posts "$POSTS" --members "$MEMBERS" >/dev/null
+echo "seeding $POSTS posts, $MEMBERS members, $REPLIES replies, busy front $BUSY_FRONT ($backend)…"
+/usr/bin/time -f "seed: %es, max RSS %MkB" "$BIN" seed --posts "$POSTS" --members "$MEMBERS" \
+  --replies "$REPLIES" --busy-front "$BUSY_FRONT" >/dev/null
 
 "$BIN" serve >"$work/server.log" 2>&1 &
 pid=$!
@@ -49,8 +54,9 @@ cookie=$(awk '$6 == "posthaste_session" {print $6 "=" $7}' "$jar")
 curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" >"$work/theme/assets/bench.html"
 size=$(wc -c <"$work/theme/assets/bench.html")
 posts_on_page=$(grep -o '<article class="post"' "$work/theme/assets/bench.html" | wc -l)
+replies_on_page=$(grep -o '<div class="reply ' "$work/theme/assets/bench.html" | wc -l)
 [ "$posts_on_page" -gt 0 ] || { echo "not signed in: front page has no posts" >&2; exit 1; }
-echo "front page: $size bytes, $posts_on_page posts"
+echo "front page: $size bytes, $posts_on_page posts, $replies_on_page replies shown"
 
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
 echo "RSS idle: $(rss)"

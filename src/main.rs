@@ -44,6 +44,10 @@ enum Command {
         /// few, some dozens; nested up to 6 levels).
         #[arg(long, default_value_t = 0)]
         replies: usize,
+        /// Then give each of the 20 newest posts this many more replies (a busy front page, for
+        /// benchmarks), nested up to 5 levels.
+        #[arg(long, default_value_t = 0)]
+        busy_front: usize,
     },
 }
 
@@ -155,6 +159,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             posts,
             members,
             replies,
+            busy_front,
         } => {
             let pool = db::connect(&config.database, 1)?;
             let mut conn = pool.get()?;
@@ -164,6 +169,14 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             } else {
                 0
             };
+            if busy_front > 0 {
+                posthaste::seed::threads(
+                    &mut conn,
+                    posthaste::posts::PAGE_SIZE as usize,
+                    busy_front,
+                    5,
+                )?;
+            }
             println!("added {m} members, {p} posts and {r} replies");
             Ok(())
         }

@@ -1,13 +1,24 @@
-//! Browser test: the real `posthaste` binary driven by headless Chromium through chromedriver.
+//! Browser tests: the real `posthaste` binary driven by headless Chromium through chromedriver.
 //!
-//! One scenario, in order: first-run setup through the browser, posting from the composer with
-//! Ctrl+Enter (htmx, no page reload), the post surviving a reload, the 390 px layout having no
-//! horizontal scroll, and a composer draft surviving a reload (localStorage, app.js).
+//! Two scenarios, each with its own app, database, chromedriver and browser profile:
+//!
+//! - `setup_post_and_draft_in_chromium`: first-run setup through the browser, posting from the
+//!   composer with Ctrl+Enter (htmx, no page reload), the post surviving a reload, the 390 px
+//!   layout having no horizontal scroll, and a composer draft surviving a reload (localStorage,
+//!   app.js).
+//! - `threaded_replies_edit_and_delete_in_chromium`: an admin made with `posthaste user add`
+//!   signs in on /login, posts, replies inline to the post, replies to that reply (Ctrl+Enter;
+//!   nested in its parent), edits the nested reply inline (Markdown, "edited" marker), and all of
+//!   it survives a reload; then deleting the first reply (confirm dialog) leaves a stub that
+//!   keeps the nested reply. No step before the reload reloads the page (`window.__noReload`).
 //!
 //! Skips with a "skipping browser test: …" line when Chromium or chromedriver is missing, unless
 //! `POSTHASTE_TEST_REQUIRE_BROWSER=1` (CI), which makes that a failure. With
-//! `POSTHASTE_SCREENSHOT_DIR` set, saves `front-1280.png` and `front-390.png` there.
+//! `POSTHASTE_SCREENSHOT_DIR` set, saves `front-1280.png`, `front-390.png`, `thread-1280.png`
+//! and `thread-390.png` there.
 
+use std::future::Future;
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +28,7 @@ use anyhow::{anyhow, bail, ensure, Context};
 use serde_json::{json, Value};
 use thirtyfour::error::WebDriverErrorInner;
 use thirtyfour::prelude::*;
+use thirtyfour::WebDriverRunError;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -26,6 +38,14 @@ const POST_TEXT: &str = "Hello from Chromium 🚀 with **bold**";
 /// What identifies the post on the page (its rendered text contains this).
 const POST_NEEDLE: &str = "Hello from Chromium 🚀 with bold";
 const DRAFT_TEXT: &str = "A draft that must survive a reload";
+
+/// The admin of the thread scenario (created with the CLI, signed in on /login).
+const ADMIN_PASSWORD: &str = "admin-password-1";
+const THREAD_POST_TEXT: &str = "A thread to reply to";
+const REPLY_TEXT: &str = "First-level reply from Chromium";
+const NESTED_TEXT: &str = "Nested reply sent with Ctrl+Enter";
+/// The nested reply's new text; `**Chromium**` must render as `<strong>`.
+const EDITED_TEXT: &str = "Edited in **Chromium**";
 
 /// A child process killed (and reaped) when dropped.
 struct ChildGuard {
@@ -98,28 +118,75 @@ async fn wait_for_http(
     }
 }
 
-/// Starts the app binary on a free port with a fresh SQLite database in `dir`.
-async fn start_app(dir: &Path) -> anyhow::Result<(ChildGuard, String)> {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let log = dir.join("app.log");
+/// The `posthaste` binary with the environment of a test site in `dir` (fresh SQLite database
+/// there), for the server and for CLI commands alike.
+fn app_command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_posthaste"));
     // Nothing from the developer's environment or a posthaste.toml in the working directory.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        if key.starts_with("POSTHASTE_") || key == "PORT" || key == "RUST_LOG" {
+        if key.starts_with("POSTHASTE_")
+            || key == "DATABASE_URL"
+            || key == "PORT"
+            || key == "RUST_LOG"
+        {
             cmd.env_remove(key.as_ref());
         }
     }
     cmd.current_dir(dir)
-        .env("POSTHASTE_ADDR", &addr)
         .env("POSTHASTE_DATA_DIR", dir)
         .env("POSTHASTE_GRAVATAR", "false")
         .env(
             "DATABASE_URL",
             format!("sqlite://{}", dir.join("b.db").display()),
         )
-        .env("POSTHASTE_LOG", "warn")
+        .env("POSTHASTE_LOG", "warn");
+    cmd
+}
+
+/// Creates the admin `admin` ("Ada Admin") with `posthaste user add`, as an operator would.
+fn add_admin_with_cli(dir: &Path) -> anyhow::Result<()> {
+    let mut child = app_command(dir)
+        .args([
+            "user",
+            "add",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+            "--display-name",
+            "Ada Admin",
+            "--admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting `posthaste user add`")?;
+    child
+        .stdin
+        .take()
+        .context("stdin of `posthaste user add`")?
+        .write_all(format!("{ADMIN_PASSWORD}\n").as_bytes())?;
+    let out = child.wait_with_output()?;
+    ensure!(
+        out.status.success(),
+        "`posthaste user add` failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Starts the app binary on a free port with the database in `dir`.
+async fn start_app(dir: &Path) -> anyhow::Result<(ChildGuard, String)> {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = dir.join("app.log");
+    let mut cmd = app_command(dir);
+    cmd.env("POSTHASTE_ADDR", &addr)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::options().append(true).open(&log)?);
@@ -304,7 +371,16 @@ async fn screenshot(driver: &WebDriver, dir: Option<&Path>, name: &str) -> anyho
     Ok(())
 }
 
-async fn scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> anyhow::Result<()> {
+/// First-run setup, posting, a reload, the phone layout and a draft (see the module docs).
+/// Finds the article in `section#posts` whose body contains `arguments[0]`; returns its id.
+const FIND_POST: &str =
+    "for (const a of document.querySelectorAll('section#posts article.post')) {\
+       const b = a.querySelector('.post-body');\
+       if (b && b.textContent.includes(arguments[0])) { return a.id; }\
+     }\
+     return null;";
+
+async fn setup_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> anyhow::Result<()> {
     let t = Instant::now();
     let front = format!("{base}/");
 
@@ -356,11 +432,7 @@ async fn scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> anyhow
     let typed = textarea.prop("value").await?.unwrap_or_default();
     ensure!(typed == POST_TEXT, "typed text in the composer: {typed:?}");
     textarea.send_keys(Key::Control + Key::Enter).await?;
-    let find_post = "for (const a of document.querySelectorAll('section#posts article.post')) {\
-           const b = a.querySelector('.post-body');\
-           if (b && b.textContent.includes(arguments[0])) { return a.id; }\
-         }\
-         return null;";
+    let find_post = FIND_POST;
     let id = wait_js(
         &driver,
         "the new post in section#posts",
@@ -536,11 +608,389 @@ fn browser_available() -> bool {
     false
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn setup_post_and_draft_in_chromium() {
-    if !browser_available() {
-        return;
+/// Fails the step `step` unless the page still carries `window.__noReload = 42`, i.e. nothing
+/// reloaded it since the marker was set.
+async fn ensure_no_reload(driver: &WebDriver, step: &str) -> anyhow::Result<()> {
+    let marker = js(driver, "return window.__noReload;", vec![]).await?;
+    ensure!(
+        marker == json!(42),
+        "{step}: the page reloaded (window.__noReload is {marker}, expected 42)"
+    );
+    Ok(())
+}
+
+/// Clicks the element at `css`, naming `what` when it is missing or not clickable.
+async fn click(driver: &WebDriver, css: &str, what: &str) -> anyhow::Result<()> {
+    driver
+        .find(By::Css(css))
+        .await
+        .with_context(|| format!("finding {what} ({css})"))?
+        .click()
+        .await
+        .with_context(|| format!("clicking {what} ({css})"))?;
+    Ok(())
+}
+
+/// Types `text` into the textarea at `css` and checks it arrived whole.
+async fn type_into(driver: &WebDriver, css: &str, text: &str) -> anyhow::Result<WebElement> {
+    let textarea = driver
+        .find(By::Css(css))
+        .await
+        .with_context(|| format!("finding the textarea {css}"))?;
+    textarea.send_keys(text).await?;
+    let typed = textarea.prop("value").await?.unwrap_or_default();
+    ensure!(
+        typed == text,
+        "typed text in {css}: {typed:?}, expected {text:?}"
+    );
+    Ok(textarea)
+}
+
+/// Waits for the `.reply` that is a direct child of `container` (a CSS selector) and whose own
+/// content block contains `arguments[1]`; returns its numeric id (`r-{id}`).
+async fn wait_reply_in(driver: &WebDriver, container: &str, text: &str) -> anyhow::Result<u32> {
+    let id = wait_js(
+        driver,
+        &format!("a .reply with {text:?} in {container}"),
+        "const c = document.querySelector(arguments[0]);\
+         if (!c) { return null; }\
+         for (const r of c.querySelectorAll(':scope > .reply')) {\
+           const b = r.querySelector(':scope > .reply-main .post-body');\
+           if (b && b.textContent.includes(arguments[1])) { return r.id; }\
+         }\
+         return null;",
+        vec![json!(container), json!(text)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    let id = id.as_str().unwrap_or_default();
+    id.strip_prefix("r-")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow!("reply element id should be r-{{id}}, got {id:?}"))
+}
+
+/// Waits until no reply form is left in `slot` (app.js removes an inline form once sent).
+async fn wait_form_gone(driver: &WebDriver, slot: &str) -> anyhow::Result<()> {
+    wait_js(
+        driver,
+        &format!("the inline reply form in {slot} to go away after sending"),
+        "const s = document.querySelector(arguments[0]);\
+         return !!s && !s.querySelector('form');",
+        vec![json!(slot)],
+        Duration::from_secs(5),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Accepts the `confirm()` dialog that a click has just opened (htmx's `hx-confirm`), once
+/// chromedriver reports it; returns its text.
+async fn accept_confirm(driver: &WebDriver, what: &str) -> anyhow::Result<String> {
+    let start = Instant::now();
+    loop {
+        match driver.get_alert_text().await {
+            Ok(text) => {
+                driver.accept_alert().await?;
+                return Ok(text);
+            }
+            Err(e) if matches!(&*e, WebDriverErrorInner::NoSuchAlert(_)) => {}
+            Err(e) => return Err(anyhow!(e).context(format!("reading the {what} dialog"))),
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            bail!("no confirm dialog appeared for {what} within 5 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Threaded inline replies, inline editing and deleting (see the module docs).
+async fn thread_scenario(
+    driver: WebDriver,
+    base: &str,
+    shots: Option<&Path>,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+
+    // ---- Sign in on the real /login page (the admin was made with the CLI).
+    driver.goto(format!("{base}/login")).await?;
+    ensure!(
+        current_path(&driver).await? == "/login",
+        "with an admin made by the CLI, /login should be the sign-in page, got {}",
+        driver.current_url().await?
+    );
+    driver
+        .find(By::Id("login-login"))
+        .await?
+        .send_keys("admin")
+        .await?;
+    driver
+        .find(By::Id("login-password"))
+        .await?
+        .send_keys(ADMIN_PASSWORD)
+        .await?;
+    click(&driver, "form.auth-form button[type=submit]", "Sign in").await?;
+    wait_js(
+        &driver,
+        "the front page with the composer after signing in",
+        "return location.pathname === '/' && document.readyState === 'complete' \
+         && !!document.querySelector('form#composer textarea#composer-body');",
+        vec![],
+        Duration::from_secs(15),
+    )
+    .await?;
+
+    // ---- A post to reply to (composer, htmx).
+    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    let composer = type_into(&driver, "#composer-body", THREAD_POST_TEXT).await?;
+    composer.send_keys(Key::Control + Key::Enter).await?;
+    let post = wait_js(
+        &driver,
+        "the new post in section#posts",
+        FIND_POST,
+        vec![json!(THREAD_POST_TEXT)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    let post: u32 = post
+        .as_str()
+        .and_then(|id| id.strip_prefix("p-"))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow!("article id should be p-{{id}}, got {post}"))?;
+    ensure_no_reload(&driver, "posting the thread's post").await?;
+    println!(
+        "browser thread test: signed in and posted p-{post} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 1. Reply to the post inline: the form opens in its slot, the reply lands in the list.
+    click(
+        &driver,
+        &format!("#p-{post} > .post-actions .action-reply"),
+        "the post's Reply link",
+    )
+    .await?;
+    let slot = format!("#reply-slot-p-{post}");
+    let field = format!("{slot} > form.reply-form textarea");
+    wait_js(
+        &driver,
+        &format!("the inline reply form in {slot}"),
+        "return !!document.querySelector(arguments[0]);",
+        vec![json!(field)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    type_into(&driver, &field, REPLY_TEXT).await?;
+    click(
+        &driver,
+        &format!("{slot} > form.reply-form button[type=submit]"),
+        "the reply form's Reply button",
+    )
+    .await?;
+    let reply = wait_reply_in(&driver, &format!("#children-p-{post}"), REPLY_TEXT)
+        .await
+        .context("step 1, replying to the post")?;
+    wait_form_gone(&driver, &slot).await?;
+    ensure_no_reload(&driver, "step 1, replying to the post").await?;
+    println!(
+        "browser thread test: 1. replied to p-{post} as r-{reply} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 2. Reply to that reply with Ctrl+Enter: nested inside it.
+    click(
+        &driver,
+        &format!("#r-{reply} > .reply-main > .item-actions .action-reply"),
+        "the first reply's own Reply link",
+    )
+    .await?;
+    let slot = format!("#reply-slot-r-{reply}");
+    let field = format!("{slot} > form.reply-form textarea");
+    let label = wait_js(
+        &driver,
+        &format!("the inline reply form in {slot}"),
+        "const f = document.querySelector(arguments[0]);\
+         return f && f.closest('form').querySelector('label').textContent;",
+        vec![json!(field)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    ensure!(
+        label == json!("Reply to Ada Admin"),
+        "the nested reply form's label: {label}"
+    );
+    let textarea = type_into(&driver, &field, NESTED_TEXT).await?;
+    textarea.send_keys(Key::Control + Key::Enter).await?;
+    let nested = wait_reply_in(&driver, &format!("#children-r-{reply}"), NESTED_TEXT)
+        .await
+        .context("step 2, replying to the reply with Ctrl+Enter")?;
+    let inside = js(
+        &driver,
+        "return document.querySelector(arguments[0]) !== null;",
+        vec![json!(format!("#r-{reply} #r-{nested}"))],
+    )
+    .await?;
+    ensure!(
+        inside == json!(true),
+        "step 2: #r-{nested} should be nested inside #r-{reply}"
+    );
+    wait_form_gone(&driver, &slot).await?;
+    ensure_no_reload(&driver, "step 2, replying to the reply").await?;
+    println!(
+        "browser thread test: 2. nested r-{nested} in r-{reply} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 3. Edit the nested reply inline, with Markdown.
+    let content = format!("#content-r-{nested}");
+    click(
+        &driver,
+        &format!("#r-{nested} > .reply-main > .item-actions .action-edit"),
+        "the nested reply's Edit link",
+    )
+    .await?;
+    let field = format!("{content} textarea");
+    let original = wait_js(
+        &driver,
+        &format!("the inline edit form (a textarea in {content})"),
+        "const t = document.querySelector(arguments[0]); return t && t.value;",
+        vec![json!(field)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    ensure!(
+        original == json!(NESTED_TEXT),
+        "step 3: the edit form should hold the reply's text, holds {original}"
+    );
+    driver.find(By::Css(&field)).await?.clear().await?;
+    type_into(&driver, &field, EDITED_TEXT).await?;
+    click(
+        &driver,
+        &format!("{content} button[type=submit]"),
+        "the edit form's Save button",
+    )
+    .await?;
+    let edited = "const c = document.querySelector(arguments[0]);\
+         const s = c && c.querySelector('.post-body strong');\
+         return !!s && s.textContent === 'Chromium' && !!c.querySelector('.edited') \
+           && !c.querySelector('textarea');";
+    wait_js(
+        &driver,
+        &format!("{content} to show the edit (<strong>Chromium</strong>, an .edited marker)"),
+        edited,
+        vec![json!(content)],
+        Duration::from_secs(10),
+    )
+    .await
+    .context("step 3, editing the nested reply")?;
+    ensure_no_reload(&driver, "step 3, editing the nested reply").await?;
+    println!(
+        "browser thread test: 3. edited r-{nested} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- Screenshots of the thread, and no horizontal scroll at 390 px with nested replies.
+    // The "new" highlight fades anyway; drop it so the pictures show the settled state.
+    js(
+        &driver,
+        "document.querySelectorAll('.is-new').forEach(e => e.classList.remove('is-new'));\
+         document.activeElement && document.activeElement.blur();",
+        vec![],
+    )
+    .await?;
+    let show_thread = format!("document.getElementById('p-{post}').scrollIntoView();");
+    set_viewport(&driver, 1280, 900).await?;
+    js(&driver, &show_thread, vec![]).await?;
+    screenshot(&driver, shots, "thread-1280.png").await?;
+    set_viewport(&driver, 390, 844).await?;
+    js(&driver, &show_thread, vec![]).await?;
+    let overflow = js(
+        &driver,
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        overflow[0].as_i64() <= overflow[1].as_i64(),
+        "horizontal scroll at 390 px with a nested thread: scrollWidth {} > innerWidth {}",
+        overflow[0],
+        overflow[1]
+    );
+    screenshot(&driver, shots, "thread-390.png").await?;
+    set_viewport(&driver, 1280, 900).await?;
+    ensure_no_reload(&driver, "resizing the window").await?;
+
+    // ---- 4. Reload: the thread and the edit were stored.
+    driver.refresh().await?;
+    wait_reloaded(&driver, "step 4, the reload after editing").await?;
+    let stored = js(
+        &driver,
+        "const c = document.querySelector(arguments[0]);\
+         const s = c && c.querySelector('.post-body strong');\
+         return [!!c, !!s && s.textContent === 'Chromium' && !!c.querySelector('.edited'),\
+                 !!document.querySelector(arguments[1])];",
+        vec![
+            json!(format!(
+                "#r-{reply} > .reply-children > #r-{nested} {content}"
+            )),
+            json!(format!("#children-p-{post} > #r-{reply}")),
+        ],
+    )
+    .await?;
+    ensure!(
+        stored == json!([true, true, true]),
+        "step 4: after a reload, #r-{nested} should be inside #r-{reply} (inside #children-p-{post}) \
+         with the edited text; [nested in place, edited text, first reply in place] = {stored}"
+    );
+    println!(
+        "browser thread test: 4. the thread survived a reload after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 5. Delete the first reply (confirm dialog): a stub that keeps the nested reply.
+    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    click(
+        &driver,
+        &format!("#r-{reply} > .reply-main > .item-actions .action-delete"),
+        "the first reply's Delete link",
+    )
+    .await?;
+    let question = accept_confirm(&driver, "deleting the reply").await?;
+    ensure!(
+        question == "Delete this reply?",
+        "step 5: the confirm dialog says {question:?}"
+    );
+    wait_js(
+        &driver,
+        &format!("#r-{reply} to become a stub that still holds #r-{nested}"),
+        "const r = document.querySelector(arguments[0]);\
+         const p = r && r.querySelector(':scope > .reply-deleted');\
+         return !!p && p.textContent.includes('This reply was deleted') \
+           && !r.querySelector(':scope > .reply-main') && !!r.querySelector(arguments[1]);",
+        vec![
+            json!(format!("#children-p-{post} > #r-{reply}")),
+            json!(format!(":scope > .reply-children > #r-{nested}")),
+        ],
+        Duration::from_secs(10),
+    )
+    .await
+    .context("step 5, deleting the first reply")?;
+    ensure_no_reload(&driver, "step 5, deleting the first reply").await?;
+    println!(
+        "browser thread test: 5. r-{reply} deleted to a stub after {:?}",
+        t.elapsed()
+    );
+    Ok(())
+}
+
+/// Runs `scenario` against a fresh site in headless Chromium: `prepare` runs first on the
+/// site's folder (CLI commands), then the app and chromedriver start on free ports. The browser
+/// always quits and both processes are killed, pass or fail; a failure panics with the logs.
+async fn run_in_chromium<P, F, Fut>(prepare: P, scenario: F)
+where
+    P: FnOnce(&Path) -> anyhow::Result<()> + Send + 'static,
+    F: FnOnce(WebDriver, String, Option<PathBuf>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let started = Instant::now();
     // Declared first so they are removed after the processes using them have been killed.
     let app_dir = tempfile::tempdir().unwrap();
@@ -550,11 +1000,14 @@ async fn setup_post_and_draft_in_chromium() {
         .filter(|d| !d.is_empty())
         .map(PathBuf::from);
 
-    let (app, (chromedriver, driver_url)) = tokio::try_join!(
-        start_app(app_dir.path()),
-        start_chromedriver(driver_dir.path())
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"));
+    let app = async {
+        let dir = app_dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || prepare(&dir)).await??;
+        start_app(app_dir.path()).await
+    };
+    let (app, (chromedriver, driver_url)) =
+        tokio::try_join!(app, start_chromedriver(driver_dir.path()))
+            .unwrap_or_else(|e| panic!("{e:#}"));
     let (app, base) = app;
 
     let mut caps = DesiredCapabilities::chrome();
@@ -585,14 +1038,46 @@ async fn setup_post_and_draft_in_chromium() {
     println!("browser test: Chromium up after {:?}", started.elapsed());
 
     let result = driver
-        .run_and_quit(|driver| async move { scenario(driver, &base, shots.as_deref()).await })
+        .run_and_quit(|driver| scenario(driver, base, shots))
         .await;
     if let Err(e) = result {
+        // The scenario's own error with its whole context chain (`{:#}` on the wrapper would
+        // show only the outermost context).
+        let e = match &e {
+            WebDriverRunError::Body(body) => format!("{body:#}"),
+            WebDriverRunError::BodyAndCleanup { body, cleanup } => {
+                format!("{body:#}\n(quitting the browser failed too: {cleanup})")
+            }
+            other => other.to_string(),
+        };
         panic!(
-            "{e:#}\n--- posthaste log:\n{}\n--- chromedriver log (end):\n{}",
+            "{e}\n--- posthaste log:\n{}\n--- chromedriver log (end):\n{}",
             log_tail(&app.log),
             log_tail(&chromedriver.log)
         );
     }
     println!("browser test: passed in {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_post_and_draft_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    run_in_chromium(
+        |_| Ok(()),
+        |driver, base, shots| async move { setup_scenario(driver, &base, shots.as_deref()).await },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threaded_replies_edit_and_delete_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    run_in_chromium(add_admin_with_cli, |driver, base, shots| async move {
+        thread_scenario(driver, &base, shots.as_deref()).await
+    })
+    .await;
 }

@@ -243,6 +243,21 @@ both_backends! {
         assert_eq!(body_of(&app, r).0, "after");
     }
 
+    async fn inline_content_blocks_match_the_content_partial(app: TestApp) {
+        // partials/post and partials/reply inline the content block for speed; the htmx
+        // "cancel edit" fragment renders partials/content. They must be the same markup.
+        app.setup_admin().await;
+        let post = app.post_id("Title here\nWith a **body**").await;
+        let r = app.reply(post, post, "a reply with `code`").await;
+        app.post_form(&format!("/p/{r}/edit"), &[("body", "edited reply")]).await;
+        let page = app.get_html(&format!("/p/{post}")).await;
+        for id in [post, r] {
+            let fragment = app.client.get(app.url(&format!("/p/{id}/content"))).header("HX-Request", "true")
+                .send().await.unwrap().text().await.unwrap();
+            assert!(page.contains(fragment.trim()), "content block of {id} differs:\n{fragment}");
+        }
+    }
+
     async fn long_threads_collapse_on_the_front_page(app: TestApp) {
         app.setup_admin().await;
         let post = app.post_id("Busy thread").await;
