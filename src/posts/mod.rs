@@ -4,6 +4,8 @@
 pub mod thread;
 pub mod title;
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -185,8 +187,7 @@ pub fn find_visible(conn: &mut DbConn, id: PostId) -> QueryResult<Option<(Post, 
 }
 
 /// Every reply (deleted ones included, for the thread's shape) of the given threads, with
-/// authors, grouped by thread and oldest first within each: one indexed query for a whole
-/// page of threads.
+/// authors, grouped by thread and oldest first within each: one indexed query.
 pub fn replies_of(conn: &mut DbConn, thread_ids: &[i32]) -> QueryResult<Vec<(Post, Profile)>> {
     if thread_ids.is_empty() {
         return Ok(Vec::new());
@@ -198,6 +199,80 @@ pub fn replies_of(conn: &mut DbConn, thread_ids: &[i32]) -> QueryResult<Vec<(Pos
         .order((posts::thread_id.asc(), posts::id.asc()))
         .select((Post::as_select(), Profile::as_select()))
         .load(conn)
+}
+
+/// The replies a front page shows for its threads.
+pub struct PageReplies {
+    /// Loaded replies with authors, grouped by thread, oldest first: all of a short thread;
+    /// of a long one only the newest [`thread::COLLAPSED_SHOWS`] live replies and their parents.
+    pub rows: Vec<(Post, Profile)>,
+    /// Live replies per thread (whole thread, also when only part of it is loaded).
+    pub live: HashMap<i32, usize>,
+}
+
+/// Loads what a page of collapsed threads shows, in two queries whatever the threads' sizes:
+/// first every reply's shape (ids, parent, deleted: no text), then the full rows of just the
+/// replies that will be displayed.
+pub fn front_replies(conn: &mut DbConn, thread_ids: &[i32]) -> QueryResult<PageReplies> {
+    let mut live: HashMap<i32, usize> = HashMap::new();
+    if thread_ids.is_empty() {
+        return Ok(PageReplies {
+            rows: Vec::new(),
+            live,
+        });
+    }
+    let shape: Vec<(i32, i32, Option<i32>, bool)> = posts::table
+        .filter(posts::thread_id.eq_any(thread_ids))
+        .filter(posts::parent_id.is_not_null())
+        .order((posts::thread_id.asc(), posts::id.asc()))
+        .select((
+            posts::thread_id,
+            posts::id,
+            posts::parent_id,
+            posts::deleted_at.is_not_null(),
+        ))
+        .load(conn)?;
+    for (thread, _, _, deleted) in &shape {
+        if !deleted {
+            *live.entry(*thread).or_default() += 1;
+        }
+    }
+    let mut wanted: Vec<i32> = Vec::new();
+    let mut start = 0;
+    while start < shape.len() {
+        let thread = shape[start].0;
+        let end = start + shape[start..].partition_point(|r| r.0 == thread);
+        let rows = &shape[start..end];
+        if live.get(&thread).copied().unwrap_or(0) <= thread::COLLAPSE_OVER {
+            wanted.extend(rows.iter().map(|r| r.1));
+        } else {
+            for r in rows
+                .iter()
+                .rev()
+                .filter(|r| !r.3)
+                .take(thread::COLLAPSED_SHOWS)
+            {
+                wanted.push(r.1);
+                if let Some(parent) = r.2.filter(|&p| p != thread) {
+                    wanted.push(parent);
+                }
+            }
+        }
+        start = end;
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let rows = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        posts::table
+            .inner_join(users::table)
+            .filter(posts::id.eq_any(&wanted))
+            .order((posts::thread_id.asc(), posts::id.asc()))
+            .select((Post::as_select(), Profile::as_select()))
+            .load(conn)?
+    };
+    Ok(PageReplies { rows, live })
 }
 
 /// Whether a post or reply has live replies of its own.

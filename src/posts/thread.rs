@@ -6,6 +6,11 @@
 use std::collections::HashMap;
 
 use super::Post;
+
+/// A thread with more live replies than this is collapsed on the front page ...
+pub const COLLAPSE_OVER: usize = 5;
+/// ... to its newest this many replies, with "Show all N replies".
+pub const COLLAPSED_SHOWS: usize = 3;
 use crate::users::Profile;
 
 /// One reply placed in the displayed tree.
@@ -32,6 +37,7 @@ pub struct Thread<'a> {
     by_id: HashMap<i32, usize>,
     children: HashMap<i32, Vec<usize>>,
     keep: Vec<bool>,
+    live: usize,
 }
 
 impl<'a> Thread<'a> {
@@ -62,21 +68,30 @@ impl<'a> Thread<'a> {
                 }
             }
         }
+        let live = replies
+            .iter()
+            .filter(|(p, _)| p.deleted_at.is_none())
+            .count();
         Self {
             replies,
             root_author,
             by_id,
             children,
             keep,
+            live,
         }
+    }
+
+    /// For a thread loaded only in part (the newest replies of a collapsed thread, with their
+    /// parents): the number of live replies the whole thread has.
+    pub fn with_live_count(mut self, live: usize) -> Self {
+        self.live = live;
+        self
     }
 
     /// Live (not deleted) replies.
     pub fn live_count(&self) -> usize {
-        self.replies
-            .iter()
-            .filter(|(p, _)| p.deleted_at.is_none())
-            .count()
+        self.live
     }
 
     fn author_of_parent(&self, reply: &Post) -> &'a str {

@@ -8,15 +8,10 @@ use serde::Serialize;
 use super::views::PersonView;
 use super::AppState;
 use crate::error::AppResult;
-use crate::posts::thread::{Node, Thread};
-use crate::posts::{self, Post, MAX_BODY_CHARS};
+use crate::posts::thread::{Node, Thread, COLLAPSED_SHOWS, COLLAPSE_OVER};
+use crate::posts::{self, PageReplies, Post, MAX_BODY_CHARS};
 use crate::render::time;
 use crate::users::{Profile, User};
-
-/// A thread with more live replies than this is collapsed on the front page ...
-pub const COLLAPSE_OVER: usize = 5;
-/// ... to its newest this many replies, with "Show all N replies".
-pub const COLLAPSED_SHOWS: usize = 3;
 
 /// How much of a thread to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,15 +300,20 @@ impl<'c> RenderCtx<'c> {
         Ok(self.state.renderer.render("partials/replies", &view)?)
     }
 
-    /// A top-level post with its replies section.
+    /// A top-level post with its replies section. `replies` are the thread's loaded replies;
+    /// `live` the thread's live reply count when only part of it was loaded.
     pub fn render_post(
         &self,
         p: &Post,
         author: &Profile,
         replies: &[(Post, Profile)],
+        live: Option<usize>,
         mode: Replies,
     ) -> AppResult<String> {
-        let thread = Thread::new(replies, &author.display_name);
+        let mut thread = Thread::new(replies, &author.display_name);
+        if let Some(n) = live {
+            thread = thread.with_live_count(n);
+        }
         let may = posts::may_modify(self.viewer, p);
         let view = PostView {
             id: p.id,
@@ -339,19 +339,26 @@ impl<'c> RenderCtx<'c> {
         Ok(self.state.renderer.render("partials/post", &view)?)
     }
 
-    /// Several posts, each with its thread; `replies` holds the replies of all of them,
-    /// grouped by thread (as [`posts::replies_of`] returns them).
+    /// A page of posts, each with its (collapsed when long) thread from
+    /// [`posts::front_replies`].
     pub fn render_posts(
         &self,
         items: &[(Post, Profile)],
-        replies: &[(Post, Profile)],
-        mode: Replies,
+        replies: &PageReplies,
     ) -> AppResult<String> {
+        let rows = &replies.rows;
         let mut html = String::with_capacity(items.len() * 1500);
         for (p, a) in items {
-            let start = replies.partition_point(|(r, _)| r.thread_id < p.id);
-            let end = start + replies[start..].partition_point(|(r, _)| r.thread_id == p.id);
-            html.push_str(&self.render_post(p, a, &replies[start..end], mode)?);
+            let start = rows.partition_point(|(r, _)| r.thread_id < p.id);
+            let end = start + rows[start..].partition_point(|(r, _)| r.thread_id == p.id);
+            let live = replies.live.get(&p.id).copied().unwrap_or(0);
+            html.push_str(&self.render_post(
+                p,
+                a,
+                &rows[start..end],
+                Some(live),
+                Replies::Latest,
+            )?);
         }
         Ok(html)
     }

@@ -260,17 +260,29 @@ both_backends! {
 
     async fn long_threads_collapse_on_the_front_page(app: TestApp) {
         app.setup_admin().await;
+        app.create_user("bea", "bea-password", Role::Member);
+        let bea = app.other_client();
+        bea.login("bea", "bea-password").await;
         let post = app.post_id("Busy thread").await;
         let mut ids = vec![];
-        for i in 0..8 {
+        ids.push(bea.reply(post, post, "Bea's early answer").await);
+        for i in 1..7 {
             ids.push(app.reply(post, post, &format!("reply number {i}")).await);
         }
+        // The newest answers Bea's early reply, which is not among the newest three.
+        ids.push(app.reply(post, ids[0], "answering Bea").await);
         let front = app.get_html("/").await;
         assert_eq!(reply_ids(&front), ids[5..].to_vec(), "the newest three");
         assert!(front.contains("Show all 8 replies"));
+        let doc = Html::parse_document(&front);
+        let last = doc.select(&sel(&format!("#r-{} .in-reply-to", ids[7]))).next().expect("in reply to");
+        assert!(last.text().collect::<String>().contains("Bea Tester"));
+        assert!(!front.contains("Bea's early answer"), "collapsed away");
         let all = app.client.get(app.url(&format!("/p/{post}/replies"))).header("HX-Request", "true").send().await.unwrap();
-        assert_eq!(reply_ids(&all.text().await.unwrap()), ids);
-        assert_eq!(reply_ids(&app.get_html(&format!("/p/{post}")).await), ids, "the permalink shows everything");
+        // In full, the answer to Bea nests under her reply.
+        let nested: Vec<i32> = [ids[0], ids[7]].into_iter().chain(ids[1..7].iter().copied()).collect();
+        assert_eq!(reply_ids(&all.text().await.unwrap()), nested);
+        assert_eq!(reply_ids(&app.get_html(&format!("/p/{post}")).await), nested, "the permalink shows everything");
     }
 
     async fn parallel_replies_are_all_stored_once(app: TestApp) {
@@ -326,11 +338,26 @@ both_backends! {
     }
 }
 
-#[tokio::test]
-async fn depth_is_capped_and_deeper_replies_say_whom_they_answer() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_reply_depth = 2)
-        .await
-        .unwrap();
+mod depth_cap {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_reply_depth = 2)
+            .await
+            .unwrap();
+        depth_is_capped_and_deeper_replies_say_whom_they_answer(app).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        if let Some(app) = TestApp::spawn_with(Backend::Mysql, |s| s.max_reply_depth = 2).await {
+            depth_is_capped_and_deeper_replies_say_whom_they_answer(app).await
+        }
+    }
+}
+
+async fn depth_is_capped_and_deeper_replies_say_whom_they_answer(app: TestApp) {
     app.setup_admin().await;
     let post = app.post_id("Deep thread").await;
     let a = app.reply(post, post, "level one").await;

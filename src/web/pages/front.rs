@@ -48,7 +48,7 @@ async fn render_front(
         .db(move |c| {
             let page = posts::front_page(c, before, PAGE_SIZE)?;
             let ids: Vec<i32> = page.posts.iter().map(|(p, _)| p.id).collect();
-            let replies = posts::replies_of(c, &ids)?;
+            let replies = posts::front_replies(c, &ids)?;
             Ok((page, replies))
         })
         .await?;
@@ -65,7 +65,7 @@ async fn render_front(
             .prompt
             .replace("{name}", first_name(&user.display_name)),
         composer,
-        posts_html: ctx.render_posts(&page.posts, &replies, Replies::Latest)?,
+        posts_html: ctx.render_posts(&page.posts, &replies)?,
         older_url: page.older.map(|o| format!("/?before={}", o.0)),
         is_first_page: before.is_none(),
         max_len: MAX_BODY_CHARS,
@@ -176,7 +176,7 @@ pub async fn create(
             csrf_token: &token,
             now: db::now(),
         };
-        let html = ctx.render_post(&post, &user.profile(), &[], Replies::Latest)?;
+        let html = ctx.render_post(&post, &user.profile(), &[], None, Replies::Latest)?;
         return Ok(HttpResponse::Created()
             .content_type("text/html; charset=utf-8")
             .body(html));

@@ -113,7 +113,7 @@ async fn render_permalink(
         csrf_token: &token,
         now: db::now(),
     };
-    let post_html = ctx.render_post(&post, &author, &replies, Replies::All)?;
+    let post_html = ctx.render_post(&post, &author, &replies, None, Replies::All)?;
     let reply_form_html = if user.can_post() {
         // Answer the requested reply if it is live in this thread, else the post.
         let parent = form.reply_to.and_then(|r| {
