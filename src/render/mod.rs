@@ -5,7 +5,9 @@ pub mod markdown;
 pub mod time;
 
 use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use handlebars::{DirectorySourceOptions, Handlebars};
 use rust_embed::RustEmbed;
@@ -22,9 +24,18 @@ struct EmbeddedTemplates;
 #[folder = "assets/"]
 struct EmbeddedAssets;
 
+/// Marks where an item's nested content (a post's replies, a reply's children) goes in its
+/// cached HTML. An HTML comment: sanitized user content never contains comments.
+pub const NESTED_MARKER: &str = "<!--posthaste:nested-->";
+
+/// Cached fragments kept at most (a front page shows ~20 posts and up to ~100 replies).
+const FRAGMENT_CACHE_ITEMS: usize = 4096;
+
 /// The template registry plus asset lookup, built once at start.
 pub struct Renderer {
     hb: Handlebars<'static>,
+    fragments: quick_cache::sync::Cache<(&'static str, i32, u64), Arc<str>>,
+    hash_keys: std::hash::RandomState,
     theme_assets: Option<PathBuf>,
     /// A short hash of every asset, appended as `?v=` so browsers may cache for a year.
     pub asset_version: String,
@@ -66,6 +77,8 @@ impl Renderer {
         let asset_version = hex::encode(&h.finalize()[..5]);
         Ok(Self {
             hb,
+            fragments: quick_cache::sync::Cache::new(FRAGMENT_CACHE_ITEMS),
+            hash_keys: std::hash::RandomState::new(),
             theme_assets,
             asset_version,
         })
@@ -78,6 +91,27 @@ impl Renderer {
         ctx: &T,
     ) -> Result<String, handlebars::RenderError> {
         self.hb.render(name, ctx)
+    }
+
+    /// Renders a list item's template, reusing the HTML rendered earlier for an identical view.
+    ///
+    /// The key is the template, the item's id and a (randomly keyed) hash of everything the
+    /// template sees, so any change (an edit, the viewer's permissions, the relative time)
+    /// renders afresh. The view must not hold anything specific to one viewer beyond what is
+    /// hashed (no CSRF token), and holds [`NESTED_MARKER`] where nested content goes.
+    pub fn render_cached<T: Serialize + Hash>(
+        &self,
+        template: &'static str,
+        id: i32,
+        view: &T,
+    ) -> Result<Arc<str>, handlebars::RenderError> {
+        let key = (template, id, self.hash_keys.hash_one(view));
+        if let Some(html) = self.fragments.get(&key) {
+            return Ok(html);
+        }
+        let html: Arc<str> = self.hb.render(template, view)?.into();
+        self.fragments.insert(key, html.clone());
+        Ok(html)
     }
 
     /// An asset's bytes and content type, from the theme folder first, then the binary.
@@ -112,4 +146,35 @@ fn mime_for(path: &str) -> String {
         _ => "application/octet-stream",
     }
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Hash)]
+    struct Msg<'a> {
+        error: &'a str,
+    }
+
+    #[test]
+    fn cached_fragments_equal_fresh_renders_and_follow_the_view() {
+        let r = Renderer::new(None).unwrap();
+        let a = r
+            .render_cached("partials/composer_error", 1, &Msg { error: "a <b>" })
+            .unwrap();
+        let again = r
+            .render_cached("partials/composer_error", 1, &Msg { error: "a <b>" })
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &again), "the second render is a cache hit");
+        assert_eq!(
+            &*a,
+            r.render("partials/composer_error", &Msg { error: "a <b>" })
+                .unwrap()
+        );
+        let b = r
+            .render_cached("partials/composer_error", 1, &Msg { error: "changed" })
+            .unwrap();
+        assert!(b.contains("changed") && !b.contains("a &lt;b&gt;"));
+    }
 }

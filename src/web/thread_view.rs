@@ -10,7 +10,7 @@ use super::AppState;
 use crate::error::AppResult;
 use crate::posts::thread::{Node, Thread, COLLAPSED_SHOWS, COLLAPSE_OVER};
 use crate::posts::{self, PageReplies, Post, MAX_BODY_CHARS};
-use crate::render::time;
+use crate::render::{time, NESTED_MARKER};
 use crate::users::{Profile, User};
 
 /// How much of a thread to show.
@@ -80,7 +80,9 @@ pub fn content_view(p: &Post) -> ContentView<'_> {
     }
 }
 
-#[derive(Serialize)]
+/// Holds nothing viewer-specific beyond the permission flags: rendered HTML is shared through
+/// [`Renderer::render_cached`](crate::render::Renderer::render_cached).
+#[derive(Serialize, Hash)]
 struct PostView<'a> {
     id: i32,
     permalink: String,
@@ -99,11 +101,12 @@ struct PostView<'a> {
     reply_nojs_url: String,
     edit_url: String,
     delete_url: String,
-    csrf_token: &'a str,
-    replies_section_html: String,
+    /// Always [`NESTED_MARKER`]: the replies are spliced into the cached HTML.
+    replies_section_html: &'static str,
 }
 
-#[derive(Serialize)]
+/// Like [`PostView`], shared between viewers with the same permissions.
+#[derive(Serialize, Hash)]
 struct ReplyView<'a> {
     id: i32,
     thread_id: i32,
@@ -125,18 +128,19 @@ struct ReplyView<'a> {
     reply_nojs_url: String,
     edit_url: String,
     delete_url: String,
-    csrf_token: &'a str,
-    children_html: String,
+    /// Always [`NESTED_MARKER`]: the children are spliced into the cached HTML.
+    children_html: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 struct RepliesView {
     thread_id: i32,
     reply_count: usize,
     hidden_count: usize,
     show_all_url: Option<String>,
     permalink: String,
-    replies_html: String,
+    /// Always [`NESTED_MARKER`]: the replies are spliced into the cached HTML.
+    replies_html: &'static str,
 }
 
 /// The reply form (`partials/reply_form`).
@@ -222,12 +226,27 @@ impl<'a> EditFormView<'a> {
     }
 }
 
+/// `html` with its [`NESTED_MARKER`] replaced by `nested`.
+fn splice(html: &str, nested: &str) -> String {
+    match html.split_once(NESTED_MARKER) {
+        Some((before, after)) => {
+            let mut out = String::with_capacity(html.len() + nested.len());
+            out.push_str(before);
+            out.push_str(nested);
+            out.push_str(after);
+            out
+        }
+        // A theme template that leaves out the nested content.
+        None => html.to_string(),
+    }
+}
+
 impl<'c> RenderCtx<'c> {
     fn person(&self, a: &Profile) -> PersonView {
         PersonView::of(a, self.state.config.gravatar)
     }
 
-    fn reply_view<'n>(&self, n: &'n Node<'_>, children_html: String) -> ReplyView<'n>
+    fn reply_view<'n>(&self, n: &'n Node<'_>) -> ReplyView<'n>
     where
         'c: 'n,
     {
@@ -254,8 +273,7 @@ impl<'c> RenderCtx<'c> {
             reply_nojs_url: format!("/p/{}?reply_to={}#reply-form", p.thread_id, p.id),
             edit_url: format!("/p/{}/edit", p.id),
             delete_url: format!("/p/{}/delete", p.id),
-            csrf_token: self.csrf_token,
-            children_html,
+            children_html: NESTED_MARKER,
         }
     }
 
@@ -265,10 +283,11 @@ impl<'c> RenderCtx<'c> {
         for c in &n.children {
             children.push_str(&self.render_node(c)?);
         }
-        Ok(self
-            .state
-            .renderer
-            .render("partials/reply", &self.reply_view(n, children))?)
+        let html =
+            self.state
+                .renderer
+                .render_cached("partials/reply", n.post.id, &self.reply_view(n))?;
+        Ok(splice(&html, &children))
     }
 
     /// A post's replies section: the whole thread, or (front page) its newest replies when long.
@@ -295,9 +314,13 @@ impl<'c> RenderCtx<'c> {
             hidden_count: if collapse { live - nodes.len() } else { 0 },
             show_all_url: collapse.then(|| format!("/p/{}/replies", root.id)),
             permalink: format!("/p/{}", root.id),
-            replies_html: html,
+            replies_html: NESTED_MARKER,
         };
-        Ok(self.state.renderer.render("partials/replies", &view)?)
+        let section = self
+            .state
+            .renderer
+            .render_cached("partials/replies", root.id, &view)?;
+        Ok(splice(&section, &html))
     }
 
     /// A top-level post with its replies section. `replies` are the thread's loaded replies;
@@ -333,10 +356,13 @@ impl<'c> RenderCtx<'c> {
             reply_nojs_url: format!("/p/{0}?reply_to={0}#reply-form", p.id),
             edit_url: format!("/p/{}/edit", p.id),
             delete_url: format!("/p/{}/delete", p.id),
-            csrf_token: self.csrf_token,
-            replies_section_html: self.render_replies(p, &thread, mode)?,
+            replies_section_html: NESTED_MARKER,
         };
-        Ok(self.state.renderer.render("partials/post", &view)?)
+        let html = self
+            .state
+            .renderer
+            .render_cached("partials/post", p.id, &view)?;
+        Ok(splice(&html, &self.render_replies(p, &thread, mode)?))
     }
 
     /// A page of posts, each with its (collapsed when long) thread from

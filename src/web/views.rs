@@ -11,7 +11,7 @@ use crate::error::AppResult;
 use crate::users::{Profile, Role, User};
 
 /// A person as shown next to a post or in the header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Hash)]
 pub struct PersonView {
     /// Id.
     pub id: i32,

@@ -172,6 +172,12 @@ both_backends! {
         assert!(!html.contains(&format!("/p/{post}/edit")));
         let html = ana.get_html(&format!("/p/{post}")).await;
         assert!(html.contains(&format!("/p/{post}/edit")));
+        // Rendered items are cached: Ana's view must not leak into Ben's.
+        for page in [format!("/p/{post}"), "/".to_string()] {
+            ana.get_html(&page).await;
+            let html = ben.get_html(&page).await;
+            assert!(!html.contains(&format!("/p/{post}/edit")) && !html.contains(&format!("/p/{reply}/edit")), "{page}");
+        }
         // Nonexistent ids are 404, not 500.
         assert_eq!(ben.post_form("/p/999999/edit", &[("body", "x")]).await.status(), 404);
         assert_eq!(ben.post_form("/p/999999/delete", &[]).await.status(), 404);
