@@ -6,6 +6,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod mentions;
 pub mod posts;
 pub mod render;
 pub mod seed;

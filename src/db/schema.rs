@@ -47,6 +47,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mentions (id) {
+        id -> Integer,
+        post_id -> Integer,
+        user_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> users (author_id));
+diesel::joinable!(mentions -> posts (post_id));
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, posts, sessions, login_failures);
+diesel::allow_tables_to_appear_in_same_query!(users, posts, sessions, login_failures, mentions);

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use crate::db::schema::{posts, users};
 use crate::db::{self, DbConn, LiteralLimitDsl};
 use crate::error::{AppError, AppResult};
+use crate::mentions;
 use crate::render::markdown;
 use crate::users::{Profile, User};
 
@@ -109,8 +110,11 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
     if !author.can_post() {
         return Err(AppError::Forbidden("Guests can read but not post.".into()));
     }
+    // Mentions are looked up before the write transaction (SQLite: reads first would have to
+    // upgrade to a write lock); a member added in between is simply not linked.
+    let mentioned = mentions::resolve(conn, body.as_str())?;
     let (title, rest) = title::infer(body.as_str());
-    let html = markdown::to_html(rest);
+    let html = markdown::to_html_with(rest, &|n| mentioned.link(n));
     let now = db::now();
     let post = conn.transaction(|conn| -> QueryResult<Post> {
         diesel::insert_into(posts::table)
@@ -130,6 +134,7 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
         diesel::update(posts::table.find(id))
             .set(posts::thread_id.eq(id))
             .execute(conn)?;
+        mentions::record(conn, PostId(id), &mentioned.others(author.id), now)?;
         posts::table.find(id).select(Post::as_select()).first(conn)
     })?;
     tracing::info!(post = post.id, author = author.id, "post published");
@@ -275,6 +280,40 @@ pub fn front_replies(conn: &mut DbConn, thread_ids: &[i32]) -> QueryResult<PageR
     Ok(PageReplies { rows, live })
 }
 
+/// A member's live posts and replies, newest first, older than `before`.
+pub fn by_author(
+    conn: &mut DbConn,
+    author: i32,
+    before: Option<PostId>,
+    limit: u32,
+) -> QueryResult<Vec<(Post, Profile)>> {
+    let q = posts::table
+        .inner_join(users::table)
+        .filter(posts::author_id.eq(author))
+        .filter(posts::deleted_at.is_null())
+        .order(posts::id.desc())
+        .select((Post::as_select(), Profile::as_select()));
+    match before {
+        None => q.literal_limit(limit).load(conn),
+        Some(b) => q.filter(posts::id.lt(b.0)).literal_limit(limit).load(conn),
+    }
+}
+
+/// Headlines (title, or first words) of the given top-level posts, for "reply in …" lines.
+pub fn headlines(conn: &mut DbConn, ids: &[i32]) -> QueryResult<HashMap<i32, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i32, Option<String>, String)> = posts::table
+        .filter(posts::id.eq_any(ids))
+        .select((posts::id, posts::title, posts::body_md))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, t, md)| (id, t.unwrap_or_else(|| title::excerpt(&md, 8))))
+        .collect())
+}
+
 /// Whether a post or reply has live replies of its own.
 pub fn has_live_replies(conn: &mut DbConn, id: PostId) -> QueryResult<bool> {
     let n: i64 = posts::table
@@ -323,7 +362,8 @@ pub fn reply(
     if !author.can_post() {
         return Err(AppError::Forbidden("Guests can read but not reply.".into()));
     }
-    let html = markdown::to_html(body.as_str());
+    let mentioned = mentions::resolve(conn, body.as_str())?;
+    let html = markdown::to_html_with(body.as_str(), &|n| mentioned.link(n));
     let post = conn.transaction(|conn| -> AppResult<Post> {
         let parent_post = lock_live(conn, parent).map_err(|e| match e {
             AppError::NotFound => {
@@ -358,6 +398,7 @@ pub fn reply(
             })
             .execute(conn)?;
         let id = db::last_insert_id(conn)?;
+        mentions::record(conn, PostId(id), &mentioned.others(author.id), now)?;
         Ok(posts::table
             .find(id)
             .select(Post::as_select())
@@ -374,6 +415,7 @@ pub fn reply(
 
 /// Replaces the text of a post or reply (author or admin), re-rendering it now.
 pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> AppResult<Post> {
+    let mentioned = mentions::resolve(conn, body.as_str())?;
     let post = conn.transaction(|conn| -> AppResult<Post> {
         let old = lock_live(conn, id)?;
         if !may_modify(actor, &old) {
@@ -391,11 +433,18 @@ pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> App
             .set((
                 posts::title.eq(title.as_deref()),
                 posts::body_md.eq(body.as_str()),
-                posts::body_html.eq(markdown::to_html(rest)),
+                posts::body_html.eq(markdown::to_html_with(rest, &|n| mentioned.link(n))),
                 posts::edited_at.eq(Some(now)),
                 posts::updated_at.eq(now),
             ))
             .execute(conn)?;
+        // Only members mentioned now and not before will be notified (issue 4's mail).
+        let added = mentions::replace(conn, id, &mentioned.others(old.author_id), now)?;
+        tracing::debug!(
+            post = id.0,
+            newly_mentioned = added.len(),
+            "mentions updated"
+        );
         Ok(posts::table
             .find(id.0)
             .select(Post::as_select())

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use ammonia::Builder;
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream};
 
 fn sanitizer() -> &'static Builder<'static> {
     static B: OnceLock<Builder<'static>> = OnceLock::new();
@@ -51,33 +51,51 @@ fn sanitizer() -> &'static Builder<'static> {
             .generic_attributes(HashSet::new())
             .tag_attributes(
                 [
-                    ("a", ["href", "title"].into_iter().collect()),
                     ("img", ["src", "alt", "title"].into_iter().collect()),
                     ("ol", ["start"].into_iter().collect()),
+                    ("a", ["href", "title"].into_iter().collect()),
                 ]
                 .into_iter()
                 .collect(),
             )
             .url_schemes(["http", "https", "mailto"].into_iter().collect())
+            .allowed_classes(
+                [("a", ["mention"].into_iter().collect())]
+                    .into_iter()
+                    .collect(),
+            )
             .link_rel(Some("nofollow noopener"))
             .strip_comments(true);
         b
     })
 }
 
-/// Renders a post's Markdown to HTML that is safe to emit unescaped.
+/// Renders a post's Markdown to HTML that is safe to emit unescaped (no mention links).
 pub fn to_html(markdown: &str) -> String {
+    to_html_with(markdown, &|_| None)
+}
+
+/// Like [`to_html`], turning `@name` into a link to `/u/{username}` wherever `mention`
+/// knows the (lowercased) name; unknown names stay text.
+pub fn to_html_with(markdown: &str, mention: &dyn Fn(&str) -> Option<String>) -> String {
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_TABLES);
     opts.insert(Options::ENABLE_STRIKETHROUGH);
-    let events = autolink(Parser::new_ext(markdown, opts));
+    let events = autolink(
+        TextMergeStream::new(Parser::new_ext(markdown, opts)),
+        mention,
+    );
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitizer().clean(&html).to_string()
 }
 
-/// Turns bare URLs in plain text into links, leaving code and existing links alone.
-fn autolink<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
+/// Turns bare URLs and known @mentions in plain text into links, leaving code and existing
+/// links alone.
+fn autolink<'a>(
+    parser: impl Iterator<Item = Event<'a>>,
+    mention: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Event<'a>> {
     let finder = {
         let mut f = linkify::LinkFinder::new();
         f.kinds(&[linkify::LinkKind::Url]);
@@ -106,11 +124,7 @@ fn autolink<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
                         continue;
                     }
-                    if link.start() > last {
-                        out.push(Event::Text(CowStr::from(
-                            text[last..link.start()].to_string(),
-                        )));
-                    }
+                    push_text(&mut out, &text[last..link.start()], mention);
                     out.push(Event::Start(Tag::Link {
                         link_type: LinkType::Autolink,
                         dest_url: CowStr::from(url.to_string()),
@@ -121,11 +135,7 @@ fn autolink<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
                     out.push(Event::End(TagEnd::Link));
                     last = link.end();
                 }
-                if last == 0 {
-                    out.push(Event::Text(text));
-                } else if last < text.len() {
-                    out.push(Event::Text(CowStr::from(text[last..].to_string())));
-                }
+                push_text(&mut out, &text[last..], mention);
             }
             other => out.push(other),
         }
@@ -133,9 +143,31 @@ fn autolink<'a>(parser: Parser<'a>) -> Vec<Event<'a>> {
     out
 }
 
+/// Plain text, with known mentions (outside email addresses) as links.
+fn push_text<'a>(out: &mut Vec<Event<'a>>, text: &str, mention: &dyn Fn(&str) -> Option<String>) {
+    let mut last = 0;
+    for f in crate::mentions::parse::scan_outside_urls(text) {
+        let Some(username) = mention(&f.name) else {
+            continue;
+        };
+        if f.start > last {
+            out.push(Event::Text(CowStr::from(text[last..f.start].to_string())));
+        }
+        // Both parts are [A-Za-z0-9_@] only, so nothing here needs escaping.
+        out.push(Event::InlineHtml(CowStr::from(format!(
+            "<a class=\"mention\" href=\"/u/{username}\">{}</a>",
+            &text[f.start..f.end]
+        ))));
+        last = f.end;
+    }
+    if last < text.len() {
+        out.push(Event::Text(CowStr::from(text[last..].to_string())));
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::to_html;
+    use super::{to_html, to_html_with};
 
     #[test]
     fn renders_markdown() {
@@ -182,5 +214,23 @@ mod tests {
         let h = to_html("Shipped 🚀 <3 & done");
         assert!(h.contains("🚀"), "{h}");
         assert!(h.contains("&lt;3 &amp; done"), "{h}");
+    }
+
+    #[test]
+    fn known_mentions_become_links() {
+        let known = |n: &str| (n == "ana").then(|| "ana".to_string());
+        let h = to_html_with("Hi @Ana and @nobody, mail ana@example.com, `@ana`", &known);
+        assert!(
+            h.contains("<a class=\"mention\" href=\"/u/ana\" rel=\"nofollow noopener\">@Ana</a>"),
+            "{h}"
+        );
+        assert!(h.contains("@nobody"), "{h}");
+        assert_eq!(h.matches("class=\"mention\"").count(), 1, "{h}");
+        // A user cannot forge the class on other links.
+        let forged = to_html_with(
+            "<a class=\"mention evil\" href=\"https://x.org\">x</a>",
+            &known,
+        );
+        assert!(!forged.contains("evil"), "{forged}");
     }
 }

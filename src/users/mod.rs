@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{sessions as sessions_t, users};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, LiteralLimitDsl};
 use crate::error::{AppError, AppResult};
 
 /// A member's id.
@@ -348,6 +348,33 @@ pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<User>
             .first(conn)
             .optional()
     }
+}
+
+/// Members whose username or display name starts with `prefix` (case-insensitive), by
+/// username, for autocomplete. `%` and `_` in the prefix match themselves (escaped with `!`,
+/// which means the same in SQLite and MySQL string literals, unlike a backslash).
+pub fn search_prefix(conn: &mut DbConn, prefix: &str, limit: u32) -> QueryResult<Vec<Profile>> {
+    let escaped: String = prefix
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '!' => vec!['!', c],
+            c => vec![c],
+        })
+        .collect();
+    let pattern = format!("{escaped}%");
+    let words = format!("% {escaped}%");
+    users::table
+        .filter(
+            users::username
+                .like(pattern.to_lowercase())
+                .escape('!')
+                .or(users::display_name.like(&pattern).escape('!'))
+                .or(users::display_name.like(&words).escape('!')),
+        )
+        .order(users::username.asc())
+        .select(Profile::as_select())
+        .literal_limit(limit)
+        .load(conn)
 }
 
 /// Replaces a member's password hash and ends every session they have, on every node.

@@ -71,7 +71,7 @@ impl AppState {
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{assets, auth, front, health, thread};
+    use pages::{assets, auth, front, health, people, thread};
     cfg.route("/", web::get().to(front::index))
         .route("/posts", web::post().to(front::create))
         .route("/p/{id}", web::get().to(thread::permalink))
@@ -83,6 +83,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/p/{id}/content", web::get().to(thread::content))
         .route("/p/{id}/delete", web::get().to(thread::confirm_delete))
         .route("/p/{id}/delete", web::post().to(thread::delete))
+        .route("/mentions", web::get().to(people::mentions_page))
+        .route("/u/{username}", web::get().to(people::person_page))
+        .route("/api/members", web::get().to(people::members_api))
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))

@@ -79,7 +79,7 @@ both_backends! {
         // Break the database under the running app.
         app.db(|c| {
             use diesel::connection::SimpleConnection;
-            c.batch_execute("DROP TABLE posts").unwrap()
+            c.batch_execute("ALTER TABLE posts RENAME TO posts_gone").unwrap()
         });
         let r = app.get("/").await;
         assert_eq!(r.status(), 500);

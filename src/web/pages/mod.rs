@@ -4,4 +4,5 @@ pub mod assets;
 pub mod auth;
 pub mod front;
 pub mod health;
+pub mod people;
 pub mod thread;
