@@ -470,6 +470,464 @@
     }
   }
 
+  /* ---------- @-mention autocomplete in the posting, reply and edit boxes ---------- */
+
+  // After `@` and one name character (the `@` at the start or after a space or opening
+  // punctuation, as the server decides what is a mention), a list of matching members shows
+  // under the caret: arrows move, Enter or Tab inserts `@username `, Escape closes, a click or
+  // tap inserts. Suggestions come from /api/members (debounced, cached per prefix).
+  var MENTION_FIELDS = "form.composer textarea, form.reply-form textarea, form.edit-form textarea";
+  var MENTION_MAX = 30; // longest username
+  var MENTION_LIMIT = 8; // the API's maximum number of results
+  var MENTION_DEBOUNCE_MS = 120;
+  // `@` + a partial name ending at the caret, after the start or whitespace/opening punctuation.
+  var MENTION_BEFORE = /(?:^|[\s(\[{"'\u201c\u2018\u00ab,;!?*~>\u00a1\u00bf])@([A-Za-z0-9_]{1,30})$/;
+  var NAME_RUN = /^[A-Za-z0-9_]*/;
+
+  var mention = {
+    list: null,      // the ul[role=listbox] (one for the page, moved next to the active box)
+    status: null,    // a polite live region: "3 suggestions"
+    field: null,     // the textarea being completed
+    tok: null,       // { start, end, query } of the `@name` at the caret
+    items: [],       // [{ username, display_name }] shown
+    active: -1,      // index of the highlighted option
+    timer: 0,
+    seq: 0,          // request counter: only the latest answer counts
+    abort: null,
+    dismissed: null, // { field, start }: Escape closed the list for that `@`
+    cache: {},       // lowercase prefix -> results
+    cached: 0,
+    announced: ""
+  };
+
+  function isMentionField(el) {
+    return !!(el && el.tagName === "TEXTAREA" && is(el, MENTION_FIELDS));
+  }
+
+  function ensureMentionList() {
+    if (mention.list) { return mention.list; }
+    var list = document.createElement("ul");
+    list.id = "ph-mention-list";
+    list.className = "mention-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "People to mention");
+    list.hidden = true;
+    // Keep the focus (and the caret) in the textarea when an option is pressed.
+    list.addEventListener("mousedown", function (evt) { evt.preventDefault(); });
+    list.addEventListener("click", function (evt) {
+      var option = closestOf(evt.target, "[role=option]");
+      if (!option) { return; }
+      evt.preventDefault();
+      chooseMention(Number(option.getAttribute("data-index")));
+    });
+    list.addEventListener("mousemove", function (evt) {
+      var option = closestOf(evt.target, "[role=option]");
+      if (option) { setActiveMention(Number(option.getAttribute("data-index")), false); }
+    });
+    document.body.appendChild(list);
+    var status = document.createElement("div");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    document.body.appendChild(status);
+    mention.list = list;
+    mention.status = status;
+    return list;
+  }
+
+  function prepareMentionField(field) {
+    ensureMentionList();
+    if (field.getAttribute("aria-autocomplete") === "list") { return; }
+    field.setAttribute("aria-autocomplete", "list");
+    field.setAttribute("aria-controls", mention.list.id);
+    field.setAttribute("aria-expanded", "false");
+  }
+
+  function mentionOpen() {
+    return !!(mention.list && !mention.list.hidden && mention.field);
+  }
+
+  // Whether `pos` is inside a code span (odd number of backticks before it on its line) or a
+  // fenced code block (odd number of fence lines before it): no mentions there.
+  function inCode(value, pos) {
+    var before = value.slice(0, pos);
+    var line = before.slice(before.lastIndexOf("\n") + 1);
+    if ((line.match(/`/g) || []).length % 2 === 1) { return true; }
+    var fences = before.match(/^[ \t]{0,3}(```|~~~)/gm);
+    return !!fences && fences.length % 2 === 1;
+  }
+
+  // The `@name` the caret is in or right after, or null.
+  function mentionToken(field) {
+    var caret = field.selectionStart;
+    if (caret === null || caret !== field.selectionEnd) { return null; }
+    var value = field.value;
+    var m = MENTION_BEFORE.exec(value.slice(Math.max(0, caret - 40), caret));
+    if (!m) { return null; }
+    var rest = NAME_RUN.exec(value.slice(caret))[0];
+    if (m[1].length + rest.length > MENTION_MAX) { return null; }
+    var start = caret - m[1].length - 1;
+    if (value.charAt(caret + rest.length) === "@" || inCode(value, start)) { return null; }
+    return { start: start, end: caret + rest.length, query: m[1] };
+  }
+
+  // The same test as the server: username prefix, or display-name (word) prefix.
+  function memberMatches(member, key) {
+    var name = String(member.display_name || "").toLowerCase();
+    return String(member.username || "").toLowerCase().indexOf(key) === 0 ||
+      name.indexOf(key) === 0 || name.indexOf(" " + key) !== -1;
+  }
+
+  // Results for `key` without asking the server: cached for it, or narrowed down from a
+  // shorter prefix whose answer was complete (fewer than the limit).
+  function knownMembers(key) {
+    if (Object.prototype.hasOwnProperty.call(mention.cache, key)) { return mention.cache[key]; }
+    for (var n = key.length - 1; n >= 1; n--) {
+      var shorter = mention.cache[key.slice(0, n)];
+      if (shorter && shorter.length < MENTION_LIMIT) {
+        return shorter.filter(function (m) { return memberMatches(m, key); });
+      }
+    }
+    return null;
+  }
+
+  function cacheMembers(key, members) {
+    if (mention.cached > 200) { mention.cache = {}; mention.cached = 0; }
+    mention.cache[key] = members;
+    mention.cached++;
+  }
+
+  function cancelMentionFetch() {
+    window.clearTimeout(mention.timer);
+    mention.timer = 0;
+    mention.seq++;
+    if (mention.abort) { try { mention.abort.abort(); } catch (e) { /* ignore */ } mention.abort = null; }
+  }
+
+  function hideMentionList() {
+    var list = mention.list;
+    if (list && !list.hidden) {
+      list.hidden = true;
+      list.textContent = "";
+    }
+    mention.items = [];
+    mention.active = -1;
+    mention.announced = "";
+    if (mention.field) {
+      mention.field.setAttribute("aria-expanded", "false");
+      mention.field.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function closeMentions() {
+    cancelMentionFetch();
+    hideMentionList();
+    mention.tok = null;
+  }
+
+  function fetchMembers(field, key) {
+    cancelMentionFetch();
+    if (typeof window.fetch !== "function") { return; }
+    var seq = mention.seq;
+    mention.timer = window.setTimeout(function () {
+      mention.timer = 0;
+      var controller = typeof window.AbortController === "function" ? new window.AbortController() : null;
+      mention.abort = controller;
+      window.fetch("/api/members?q=" + encodeURIComponent(key), {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (res) {
+        if (!res.ok) { throw new Error("status " + res.status); }
+        return res.json();
+      }).then(function (data) {
+        var members = Array.isArray(data) ? data.filter(function (m) {
+          return m && typeof m.username === "string" && m.username !== "";
+        }) : [];
+        cacheMembers(key, members);
+        if (seq !== mention.seq || mention.field !== field || !mention.tok) { return; } // stale
+        if (mention.tok.query.toLowerCase() !== key) { return; }
+        mention.abort = null;
+        renderMentions(members);
+      }).catch(function () {
+        if (seq === mention.seq) { mention.abort = null; hideMentionList(); }
+      });
+    }, MENTION_DEBOUNCE_MS);
+  }
+
+  // Looks at the text around the caret. Typing (`typed`) may open the list; moving the caret
+  // only updates or closes a list that is open (or about to be).
+  function updateMentions(field, typed) {
+    var tok = mentionToken(field);
+    if (!tok) {
+      if (mention.field === field || typed) { closeMentions(); }
+      if (typed) { mention.dismissed = null; }
+      return;
+    }
+    if (typed) {
+      mention.dismissed = null;
+    } else {
+      var busy = mention.field === field && mention.tok && (mentionOpen() || mention.timer || mention.abort);
+      if (!busy) { return; }
+      if (mention.tok.start !== tok.start) { closeMentions(); return; }
+    }
+    if (mention.field && mention.field !== field) { closeMentions(); }
+    mention.field = field;
+    mention.tok = tok;
+    prepareMentionField(field);
+    var key = tok.query.toLowerCase();
+    var known = knownMembers(key);
+    if (known) {
+      cancelMentionFetch();
+      renderMentions(known);
+      return;
+    }
+    // While the answer is on its way, keep showing the earlier names that still match.
+    if (mentionOpen()) {
+      renderMentions(mention.items.filter(function (m) { return memberMatches(m, key); }));
+    }
+    fetchMembers(field, key);
+  }
+
+  function renderMentions(members) {
+    var field = mention.field;
+    var list = ensureMentionList();
+    if (!field || !field.isConnected || !mention.tok || members.length === 0) {
+      hideMentionList();
+      return;
+    }
+    var previous = mention.items[mention.active];
+    var active = 0;
+    list.textContent = "";
+    for (var i = 0; i < members.length; i++) {
+      var m = members[i];
+      if (previous && previous.username === m.username) { active = i; }
+      var li = document.createElement("li");
+      li.id = "ph-mention-" + i;
+      li.className = "mention-option";
+      li.setAttribute("role", "option");
+      li.setAttribute("data-index", String(i));
+      li.setAttribute("aria-selected", "false");
+      var name = document.createElement("span");
+      name.className = "mention-name";
+      name.textContent = m.display_name || m.username;
+      var handle = document.createElement("span");
+      handle.className = "mention-handle";
+      handle.textContent = "@" + m.username;
+      li.appendChild(name);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(handle);
+      list.appendChild(li);
+    }
+    mention.items = members.slice();
+    list.hidden = false;
+    field.setAttribute("aria-expanded", "true");
+    setActiveMention(active, true);
+    positionMentionList();
+    var say = members.length === 1 ? "1 suggestion: " + (members[0].display_name || members[0].username)
+      : members.length + " suggestions";
+    if (say !== mention.announced) {
+      mention.announced = say;
+      mention.status.textContent = say + ". Up and down arrows to choose, Enter to insert.";
+    }
+  }
+
+  function setActiveMention(index, scroll) {
+    var list = mention.list;
+    var n = mention.items.length;
+    if (!list || n === 0) { return; }
+    index = ((index % n) + n) % n;
+    mention.active = index;
+    var options = list.children;
+    for (var i = 0; i < options.length; i++) {
+      var on = i === index;
+      options[i].setAttribute("aria-selected", on ? "true" : "false");
+      options[i].classList.toggle("is-active", on);
+    }
+    var option = options[index];
+    if (mention.field && option) { mention.field.setAttribute("aria-activedescendant", option.id); }
+    if (scroll && option) {
+      // Scroll the list only (scrollIntoView could move the page).
+      if (option.offsetTop < list.scrollTop) {
+        list.scrollTop = option.offsetTop;
+      } else if (option.offsetTop + option.offsetHeight > list.scrollTop + list.clientHeight) {
+        list.scrollTop = option.offsetTop + option.offsetHeight - list.clientHeight;
+      }
+    }
+  }
+
+  // Where the `@` of the token is drawn, in viewport coordinates: a hidden copy of the
+  // textarea's text up to it, with the same font, padding and wrapping.
+  var MIRROR_PROPS = ["boxSizing", "fontFamily", "fontSize", "fontStyle", "fontVariant", "fontWeight",
+    "fontStretch", "lineHeight", "letterSpacing", "wordSpacing", "textTransform", "textIndent",
+    "tabSize", "paddingTop", "paddingRight", "paddingBottom", "paddingLeft", "direction"];
+  function caretBox(field, pos) {
+    var cs = window.getComputedStyle(field);
+    var mirror = document.createElement("div");
+    for (var i = 0; i < MIRROR_PROPS.length; i++) {
+      mirror.style[MIRROR_PROPS[i]] = cs[MIRROR_PROPS[i]];
+    }
+    mirror.style.position = "absolute";
+    mirror.style.visibility = "hidden";
+    mirror.style.top = "0";
+    mirror.style.left = "-9999px";
+    mirror.style.boxSizing = "border-box";
+    mirror.style.border = "0";
+    mirror.style.width = field.clientWidth + "px"; // padding box, without a scrollbar
+    mirror.style.whiteSpace = "pre-wrap";
+    mirror.style.overflowWrap = "break-word";
+    mirror.style.overflow = "hidden";
+    mirror.textContent = field.value.slice(0, pos);
+    var mark = document.createElement("span");
+    mark.textContent = field.value.slice(pos, pos + 1) || "@";
+    mirror.appendChild(mark);
+    document.body.appendChild(mirror);
+    var top = mark.offsetTop;
+    var left = mark.offsetLeft;
+    var height = mark.offsetHeight;
+    mirror.remove();
+    var r = field.getBoundingClientRect();
+    var bt = parseFloat(cs.borderTopWidth) || 0;
+    var bl = parseFloat(cs.borderLeftWidth) || 0;
+    // The span's box is the font's height; the line box is the line-height, centred on it.
+    var line = parseFloat(cs.lineHeight) || height;
+    return {
+      top: r.top + bt + top - (line - height) / 2 - field.scrollTop,
+      left: r.left + bl + left - field.scrollLeft,
+      height: line
+    };
+  }
+
+  function positionMentionList() {
+    var list = mention.list;
+    var field = mention.field;
+    if (!mentionOpen() || !mention.tok) { return; }
+    if (!field.isConnected) { closeMentions(); return; }
+    var r = field.getBoundingClientRect();
+    var vv = window.visualViewport;
+    var viewTop = vv ? vv.offsetTop : 0;
+    var viewBottom = vv ? vv.offsetTop + vv.height : window.innerHeight;
+    var viewWidth = document.documentElement.clientWidth || window.innerWidth;
+    var narrow = !!(window.matchMedia && window.matchMedia("(max-width: 560px)").matches);
+    var caret = caretBox(field, mention.tok.start);
+    // Keep the line inside the box even when the text is scrolled.
+    var lineTop = Math.min(Math.max(caret.top, r.top), r.bottom - caret.height);
+    var left;
+    if (narrow) {
+      // Phones: as wide as the box, under the line being typed.
+      list.style.width = r.width + "px";
+      left = r.left;
+    } else {
+      list.style.width = "";
+      var width = list.offsetWidth;
+      var maxLeft = Math.min(r.right, viewWidth - 8) - width;
+      left = Math.max(Math.min(caret.left - 12, maxLeft), Math.min(r.left, maxLeft));
+      left = Math.max(left, 8);
+    }
+    var height = list.offsetHeight;
+    var top = lineTop + caret.height + 4;
+    // Phones: a list as wide as the box would hide its bottom edge a few pixels under the
+    // line; when the line is near the bottom, open right under the box instead.
+    if (narrow && r.bottom - top < 3 * caret.height) { top = r.bottom + 4; }
+    if (top + height > viewBottom && lineTop - 4 - height >= viewTop) {
+      top = lineTop - 4 - height; // no room below (e.g. a phone's keyboard): above the line
+    }
+    list.style.left = Math.round(left + window.scrollX) + "px";
+    list.style.top = Math.round(top + window.scrollY) + "px";
+  }
+
+  function insertIntoField(field, start, end, text) {
+    field.focus();
+    field.setSelectionRange(start, end);
+    var done = false;
+    try {
+      // Goes through the browser's editing (undo works) and fires "input" itself.
+      done = document.execCommand("insertText", false, text) &&
+        field.value.slice(start, start + text.length) === text;
+    } catch (e) { done = false; }
+    if (!done) {
+      field.value = field.value.slice(0, start) + text + field.value.slice(end);
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  }
+
+  function chooseMention(index) {
+    var field = mention.field;
+    var member = mention.items[index];
+    var tok = field && mentionToken(field);
+    if (!member || !tok) { closeMentions(); return; }
+    var text = "@" + member.username;
+    var next = field.value.charAt(tok.end);
+    if (next !== " ") { text += " "; }
+    closeMentions();
+    insertIntoField(field, tok.start, tok.end, text);
+    var caret = tok.start + text.length + (next === " " ? 1 : 0);
+    field.setSelectionRange(caret, caret);
+    closeMentions(); // the "input" of the insertion may have looked again
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    if (!mentionOpen() || evt.target !== mention.field || evt.isComposing) { return; }
+    var plain = !evt.ctrlKey && !evt.metaKey && !evt.altKey;
+    switch (evt.key) {
+      case "ArrowDown":
+      case "ArrowUp":
+        if (!plain || evt.shiftKey) { return; }
+        evt.preventDefault();
+        setActiveMention(mention.active + (evt.key === "ArrowDown" ? 1 : -1), true);
+        return;
+      case "Enter":
+        if (!plain || evt.shiftKey) { closeMentions(); return; } // Ctrl+Enter still submits
+        evt.preventDefault();
+        chooseMention(mention.active);
+        return;
+      case "Tab":
+        if (!plain || evt.shiftKey) { return; }
+        evt.preventDefault();
+        chooseMention(mention.active);
+        return;
+      case "Escape":
+        evt.preventDefault();
+        mention.dismissed = { field: mention.field, start: mention.tok ? mention.tok.start : -1 };
+        closeMentions();
+        return;
+    }
+  }, true);
+
+  document.addEventListener("input", function (evt) {
+    if (isMentionField(evt.target)) { updateMentions(evt.target, true); }
+  });
+
+  document.addEventListener("keyup", function (evt) {
+    if (!isMentionField(evt.target) || evt.isComposing) { return; }
+    var k = evt.key;
+    if ((k === "ArrowUp" || k === "ArrowDown") && mentionOpen()) { return; }
+    if (k === "ArrowLeft" || k === "ArrowRight" || k === "ArrowUp" || k === "ArrowDown" ||
+        k === "Home" || k === "End" || k === "PageUp" || k === "PageDown") {
+      updateMentions(evt.target, false);
+    }
+  });
+
+  document.addEventListener("click", function (evt) {
+    if (isMentionField(evt.target)) { updateMentions(evt.target, false); }
+  });
+
+  document.addEventListener("focusin", function (evt) {
+    if (isMentionField(evt.target)) { prepareMentionField(evt.target); }
+  });
+
+  document.addEventListener("focusout", function (evt) {
+    if (evt.target === mention.field) { closeMentions(); }
+  });
+
+  document.addEventListener("submit", function () { closeMentions(); }, true);
+  document.addEventListener("htmx:beforeRequest", function () { if (mentionOpen()) { closeMentions(); } });
+
+  window.addEventListener("resize", function () { if (mentionOpen()) { positionMentionList(); } });
+  if (window.visualViewport) {
+    window.visualViewport.addEventListener("resize", function () { if (mentionOpen()) { positionMentionList(); } });
+  }
+
   /* ---------- start ---------- */
 
   function start() {

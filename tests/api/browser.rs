@@ -1,6 +1,6 @@
 //! Browser tests: the real `posthaste` binary driven by headless Chromium through chromedriver.
 //!
-//! Two scenarios, each with its own app, database, chromedriver and browser profile:
+//! Three scenarios, each with its own app, database, chromedriver and browser profile:
 //!
 //! - `setup_post_and_draft_in_chromium`: first-run setup through the browser, posting from the
 //!   composer with Ctrl+Enter (htmx, no page reload), the post surviving a reload, the 390 px
@@ -11,11 +11,18 @@
 //!   nested in its parent), edits the nested reply inline (Markdown, "edited" marker), and all of
 //!   it survives a reload; then deleting the first reply (confirm dialog) leaves a stub that
 //!   keeps the nested reply. No step before the reload reloads the page (`window.__noReload`).
+//! - `mention_autocomplete_in_chromium`: with `admin` and `maria` ("Maria Rossi") made by the
+//!   CLI, the admin types `Thanks @ma` in the composer; the suggestion list (app.js, fed by
+//!   /api/members; ARIA listbox wiring checked) offers Maria Rossi, sits inside the window at
+//!   1280 and 390 px (as wide as the box on a phone) and keeps the focus in the textarea; Enter
+//!   inserts `@maria ` with the caret after it (and the draft sees the change) without posting;
+//!   Ctrl+Enter posts, and the post links `@maria` to /u/maria, all without a reload. After
+//!   signing out, Maria signs in and finds the post on /mentions.
 //!
 //! Skips with a "skipping browser test: …" line when Chromium or chromedriver is missing, unless
 //! `POSTHASTE_TEST_REQUIRE_BROWSER=1` (CI), which makes that a failure. With
-//! `POSTHASTE_SCREENSHOT_DIR` set, saves `front-1280.png`, `front-390.png`, `thread-1280.png`
-//! and `thread-390.png` there.
+//! `POSTHASTE_SCREENSHOT_DIR` set, saves `front-1280.png`, `front-390.png`, `thread-1280.png`,
+//! `thread-390.png`, `autocomplete-1280.png` and `autocomplete-390.png` (list open) there.
 
 use std::future::Future;
 use std::io::Write;
@@ -46,6 +53,15 @@ const REPLY_TEXT: &str = "First-level reply from Chromium";
 const NESTED_TEXT: &str = "Nested reply sent with Ctrl+Enter";
 /// The nested reply's new text; `**Chromium**` must render as `<strong>`.
 const EDITED_TEXT: &str = "Edited in **Chromium**";
+
+/// The member the mention scenario mentions (created with the CLI, signs in to read it).
+const MARIA_PASSWORD: &str = "maria-password-1";
+/// Typed in the composer: the list must offer Maria Rossi for `@ma`.
+const MENTION_TYPED: &str = "Thanks @ma";
+/// The composer after picking Maria: `@ma` completed to `@maria ` with the caret at the end.
+const MENTION_PICKED: &str = "Thanks @maria ";
+/// Typed after the pick; identifies the post on the page and in /mentions.
+const MENTION_REST: &str = "for the review";
 
 /// A child process killed (and reaped) when dropped.
 struct ChildGuard {
@@ -146,19 +162,38 @@ fn app_command(dir: &Path) -> Command {
 
 /// Creates the admin `admin` ("Ada Admin") with `posthaste user add`, as an operator would.
 fn add_admin_with_cli(dir: &Path) -> anyhow::Result<()> {
-    let mut child = app_command(dir)
-        .args([
-            "user",
-            "add",
-            "--username",
-            "admin",
-            "--email",
-            "admin@example.com",
-            "--display-name",
-            "Ada Admin",
-            "--admin",
-            "--password-stdin",
-        ])
+    add_user_with_cli(
+        dir,
+        &["admin", "admin@example.com", "Ada Admin"],
+        true,
+        ADMIN_PASSWORD,
+    )
+}
+
+/// Creates a member with `posthaste user add` (`who` is username, email, display name).
+fn add_user_with_cli(
+    dir: &Path,
+    who: &[&str; 3],
+    admin: bool,
+    password: &str,
+) -> anyhow::Result<()> {
+    let [username, email, display_name] = who;
+    let mut cmd = app_command(dir);
+    cmd.args([
+        "user",
+        "add",
+        "--username",
+        username,
+        "--email",
+        email,
+        "--display-name",
+        display_name,
+        "--password-stdin",
+    ]);
+    if admin {
+        cmd.arg("--admin");
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -168,11 +203,11 @@ fn add_admin_with_cli(dir: &Path) -> anyhow::Result<()> {
         .stdin
         .take()
         .context("stdin of `posthaste user add`")?
-        .write_all(format!("{ADMIN_PASSWORD}\n").as_bytes())?;
+        .write_all(format!("{password}\n").as_bytes())?;
     let out = child.wait_with_output()?;
     ensure!(
         out.status.success(),
-        "`posthaste user add` failed ({}):\n{}{}",
+        "`posthaste user add --username {username}` failed ({}):\n{}{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -712,32 +747,7 @@ async fn thread_scenario(
     let t = Instant::now();
 
     // ---- Sign in on the real /login page (the admin was made with the CLI).
-    driver.goto(format!("{base}/login")).await?;
-    ensure!(
-        current_path(&driver).await? == "/login",
-        "with an admin made by the CLI, /login should be the sign-in page, got {}",
-        driver.current_url().await?
-    );
-    driver
-        .find(By::Id("login-login"))
-        .await?
-        .send_keys("admin")
-        .await?;
-    driver
-        .find(By::Id("login-password"))
-        .await?
-        .send_keys(ADMIN_PASSWORD)
-        .await?;
-    click(&driver, "form.auth-form button[type=submit]", "Sign in").await?;
-    wait_js(
-        &driver,
-        "the front page with the composer after signing in",
-        "return location.pathname === '/' && document.readyState === 'complete' \
-         && !!document.querySelector('form#composer textarea#composer-body');",
-        vec![],
-        Duration::from_secs(15),
-    )
-    .await?;
+    sign_in(&driver, base, "admin", ADMIN_PASSWORD).await?;
 
     // ---- A post to reply to (composer, htmx).
     js(&driver, "window.__noReload = 42;", vec![]).await?;
@@ -982,6 +992,259 @@ async fn thread_scenario(
     Ok(())
 }
 
+/// Signs in as `login` on /login and waits for the front page with the composer.
+async fn sign_in(
+    driver: &WebDriver,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    driver.goto(format!("{base}/login")).await?;
+    ensure!(
+        current_path(driver).await? == "/login",
+        "/login should be the sign-in page, got {}",
+        driver.current_url().await?
+    );
+    driver
+        .find(By::Id("login-login"))
+        .await?
+        .send_keys(login)
+        .await?;
+    driver
+        .find(By::Id("login-password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    click(driver, "form.auth-form button[type=submit]", "Sign in").await?;
+    wait_js(
+        driver,
+        &format!("the front page with the composer after signing in as {login}"),
+        "return location.pathname === '/' && document.readyState === 'complete' \
+         && !!document.querySelector('form#composer textarea#composer-body');",
+        vec![],
+        Duration::from_secs(15),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The open suggestion list for the textarea `arguments[0]`, checked against the ARIA wiring:
+/// `[option texts…]`, or null while it is closed (or not wired up as it should be).
+const MENTION_LIST: &str = "const t = document.querySelector(arguments[0]);\
+     const l = document.getElementById(t.getAttribute('aria-controls') || '-');\
+     if (!l || l.hidden || l.getAttribute('role') !== 'listbox') { return null; }\
+     if (t.getAttribute('aria-autocomplete') !== 'list' || t.getAttribute('aria-expanded') !== 'true') { return null; }\
+     const opts = [...l.querySelectorAll('li[role=option]')];\
+     const active = document.getElementById(t.getAttribute('aria-activedescendant') || '-');\
+     if (!opts.length || !active || !l.contains(active) || active.getAttribute('aria-selected') !== 'true') { return null; }\
+     return opts.map(o => o.textContent.replace(/\\s+/g, ' ').trim());";
+
+/// Where the open list is: `[list left, right, top, bottom, field left, right, top, bottom,
+/// innerWidth, scrollWidth, the list's option height, whether the field has the focus]`.
+const MENTION_GEOMETRY: &str = "const t = document.querySelector(arguments[0]);\
+     const l = document.getElementById(t.getAttribute('aria-controls'));\
+     const a = l.getBoundingClientRect(), b = t.getBoundingClientRect();\
+     const o = l.querySelector('li[role=option]').getBoundingClientRect();\
+     return [a.left, a.right, a.top, a.bottom, b.left, b.right, b.top, b.bottom,\
+             innerWidth, document.documentElement.scrollWidth, o.height,\
+             document.activeElement === t];";
+
+/// Checks that the open list sits inside the window, under the top of the field, has options
+/// a finger can hit, and left the focus in the field; at phone width it spans the field.
+async fn check_mention_geometry(
+    driver: &WebDriver,
+    field: &str,
+    phone: bool,
+) -> anyhow::Result<()> {
+    let g = js(driver, MENTION_GEOMETRY, vec![json!(field)]).await?;
+    let n = |i: usize| g[i].as_f64().unwrap_or(f64::NAN);
+    let what = if phone { "at 390 px" } else { "at 1280 px" };
+    ensure!(
+        g[11] == json!(true),
+        "{what}: the textarea lost the focus while the list is open: {g}"
+    );
+    ensure!(
+        n(0) >= 0.0 && n(1) <= n(8) + 0.5 && n(9) <= n(8),
+        "{what}: the suggestion list leaves the window or makes it scroll sideways \
+         [list l, r, t, b, field l, r, t, b, innerWidth, scrollWidth, option h, focus]: {g}"
+    );
+    ensure!(
+        n(2) > n(6) && n(10) >= 40.0,
+        "{what}: the list should open below the line being typed with options >= 40px tall: {g}"
+    );
+    if phone {
+        ensure!(
+            (n(0) - n(4)).abs() <= 1.0 && (n(1) - n(5)).abs() <= 1.0,
+            "{what}: the list should be as wide as the textarea: {g}"
+        );
+    }
+    Ok(())
+}
+
+/// @-mention autocomplete in the composer, the mention link, and /mentions (see module docs).
+async fn mention_scenario(
+    driver: WebDriver,
+    base: &str,
+    shots: Option<&Path>,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    sign_in(&driver, base, "admin", ADMIN_PASSWORD).await?;
+    js(&driver, "window.__noReload = 42;", vec![]).await?;
+
+    // ---- Type `@ma`: the list offers Maria Rossi (from /api/members).
+    let field = "#composer-body";
+    let composer = type_into(&driver, field, MENTION_TYPED).await?;
+    let options = wait_js(
+        &driver,
+        "the suggestion list to offer Maria Rossi",
+        &format!(
+            "const o = (function () {{ {MENTION_LIST} }}).apply(null, arguments);\
+             return o && o.some(x => x.includes('Maria Rossi')) ? o : null;"
+        ),
+        vec![json!(field)],
+        Duration::from_secs(5),
+    )
+    .await?;
+    ensure!(
+        options == json!(["Maria Rossi @maria"]),
+        "`@ma` should offer only Maria Rossi (@maria), offers {options}"
+    );
+    println!(
+        "browser mention test: suggestions {options} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- The list in a desktop and a phone window (screenshots), still open and focused.
+    set_viewport(&driver, 1280, 900).await?;
+    check_mention_geometry(&driver, field, false).await?;
+    screenshot(&driver, shots, "autocomplete-1280.png").await?;
+    set_viewport(&driver, 390, 844).await?;
+    wait_js(
+        &driver,
+        "the suggestion list to follow the textarea to 390 px",
+        "const t = document.querySelector(arguments[0]);\
+         const l = document.getElementById(t.getAttribute('aria-controls'));\
+         const a = l.getBoundingClientRect(), b = t.getBoundingClientRect();\
+         return !l.hidden && Math.abs(a.left - b.left) <= 1 && Math.abs(a.right - b.right) <= 1;",
+        vec![json!(field)],
+        Duration::from_secs(5),
+    )
+    .await?;
+    check_mention_geometry(&driver, field, true).await?;
+    screenshot(&driver, shots, "autocomplete-390.png").await?;
+    set_viewport(&driver, 1280, 900).await?;
+    check_mention_geometry(&driver, field, false).await?;
+
+    // ---- Pick Maria with the keyboard: Enter inserts `@maria ` (and does not post).
+    for _ in 0..8 {
+        let active = js(
+            &driver,
+            "const t = document.querySelector(arguments[0]);\
+             const a = document.getElementById(t.getAttribute('aria-activedescendant') || '-');\
+             return a ? a.textContent : null;",
+            vec![json!(field)],
+        )
+        .await?;
+        if active.as_str().is_some_and(|a| a.contains("@maria")) {
+            break;
+        }
+        composer.send_keys(Key::Down).await?;
+    }
+    composer.send_keys(Key::Enter).await?;
+    let picked = wait_js(
+        &driver,
+        "the list to close after Enter",
+        "const t = document.querySelector(arguments[0]);\
+         const l = document.getElementById(t.getAttribute('aria-controls'));\
+         return l.hidden && t.getAttribute('aria-expanded') === 'false' \
+           && !t.hasAttribute('aria-activedescendant') \
+           ? [t.value, t.selectionStart, t.selectionEnd, document.activeElement === t,\
+              localStorage.getItem('posthaste:draft:/:composer')] : null;",
+        vec![json!(field)],
+        Duration::from_secs(5),
+    )
+    .await?;
+    let end = MENTION_PICKED.len();
+    ensure!(
+        picked == json!([MENTION_PICKED, end, end, true, MENTION_PICKED]),
+        "after Enter the composer should read {MENTION_PICKED:?} with the caret at {end}, \
+         focused, and the draft saved (an input event); [value, start, end, focused, draft] = \
+         {picked}"
+    );
+    ensure_no_reload(&driver, "picking a suggestion with Enter").await?;
+
+    // ---- Finish the sentence and post with Ctrl+Enter: the mention is a link to Maria.
+    composer.send_keys(MENTION_REST).await?;
+    let typed = composer.prop("value").await?.unwrap_or_default();
+    let full = format!("{MENTION_PICKED}{MENTION_REST}");
+    ensure!(typed == full, "composer text before posting: {typed:?}");
+    composer.send_keys(Key::Control + Key::Enter).await?;
+    let post = wait_js(
+        &driver,
+        "the new post in section#posts",
+        FIND_POST,
+        vec![json!(MENTION_REST)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    let post = post.as_str().unwrap_or_default().to_string();
+    let link = js(
+        &driver,
+        "const a = document.querySelector(arguments[0]);\
+         return a && [a.textContent, a.closest('.post-body').textContent.trim()];",
+        vec![json!(format!(
+            "#{post} .post-body a.mention[href=\"/u/maria\"]"
+        ))],
+    )
+    .await?;
+    ensure!(
+        link == json!(["@maria", "Thanks @maria for the review"]),
+        "{post} should link @maria to /u/maria (a.mention): [link text, body text] = {link}"
+    );
+    ensure_no_reload(&driver, "posting the mention").await?;
+    println!(
+        "browser mention test: posted {post} mentioning @maria after {:?}",
+        t.elapsed()
+    );
+
+    // ---- Sign out; Maria signs in and finds the post under Mentions.
+    click(&driver, "form.logout-form button[type=submit]", "Sign out").await?;
+    wait_js(
+        &driver,
+        "the signed-out page after Sign out",
+        "return window.__noReload === undefined && document.readyState === 'complete' \
+         && !document.querySelector('form.logout-form');",
+        vec![],
+        Duration::from_secs(15),
+    )
+    .await?;
+    sign_in(&driver, base, "maria", MARIA_PASSWORD).await?;
+    driver.goto(format!("{base}/mentions")).await?;
+    let listed = wait_js(
+        &driver,
+        "the post in Maria's /mentions",
+        "for (const a of document.querySelectorAll('article.list-item')) {\
+           if (a.textContent.includes(arguments[0])) {\
+             return [a.id, !!a.querySelector('a.mention[href=\"/u/maria\"]')];\
+           }\
+         }\
+         return null;",
+        vec![json!(MENTION_REST)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    let item = format!("item-{}", post.trim_start_matches("p-"));
+    ensure!(
+        listed == json!([item, true]),
+        "/mentions should list {post} as #{item} with its @maria link: [id, link] = {listed}"
+    );
+    println!(
+        "browser mention test: listed in Maria's /mentions after {:?}",
+        t.elapsed()
+    );
+    Ok(())
+}
+
 /// Runs `scenario` against a fresh site in headless Chromium: `prepare` runs first on the
 /// site's folder (CLI commands), then the app and chromedriver start on free ports. The browser
 /// always quits and both processes are killed, pass or fail; a failure panics with the logs.
@@ -1079,5 +1342,25 @@ async fn threaded_replies_edit_and_delete_in_chromium() {
     run_in_chromium(add_admin_with_cli, |driver, base, shots| async move {
         thread_scenario(driver, &base, shots.as_deref()).await
     })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mention_autocomplete_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    run_in_chromium(
+        |dir| {
+            add_admin_with_cli(dir)?;
+            add_user_with_cli(
+                dir,
+                &["maria", "maria@example.com", "Maria Rossi"],
+                false,
+                MARIA_PASSWORD,
+            )
+        },
+        |driver, base, shots| async move { mention_scenario(driver, &base, shots.as_deref()).await },
+    )
     .await;
 }
