@@ -51,6 +51,20 @@ pub struct RawSettings {
     /// `POSTHASTE_TRUST_PROXY`: take the client IP from `X-Forwarded-For` (only behind a proxy
     /// you run; used for sign-in throttling and logs).
     pub trust_proxy: bool,
+    /// `POSTHASTE_SMTP_URL`: where mail goes, in lettre's URL form (`smtp://host:587?tls=required`,
+    /// `smtps://user:pass@host`, `smtp://127.0.0.1:2525`). Unset: `.eml` files in
+    /// `<data_dir>/mail/`.
+    pub smtp_url: Option<String>,
+    /// `POSTHASTE_MAIL_FROM`: the sender address, e.g. `Team <posthaste@example.com>`.
+    pub mail_from: String,
+    /// `POSTHASTE_SMTP_TIMEOUT_SECS`: give up on an SMTP exchange after this long (retried later).
+    pub smtp_timeout_secs: u64,
+    /// `POSTHASTE_WORKER`: run the job worker (mail) inside the server process.
+    pub worker: bool,
+    /// `POSTHASTE_WORKER_POLL_MS`: how often an idle worker looks for jobs.
+    pub worker_poll_ms: u64,
+    /// `POSTHASTE_RETRY_BASE_SECS`: first retry delay of a failed job (doubles each try, max 1 h).
+    pub retry_base_secs: u64,
     /// `POSTHASTE_MAX_REPLY_DEPTH`: how deep replies nest visually; deeper replies are shown at
     /// the last level with "in reply to NAME".
     pub max_reply_depth: u8,
@@ -79,6 +93,12 @@ impl Default for RawSettings {
             gravatar: true,
             trust_proxy: false,
             max_reply_depth: 5,
+            smtp_url: None,
+            mail_from: "Posthaste <posthaste@localhost>".into(),
+            smtp_timeout_secs: 10,
+            worker: true,
+            worker_poll_ms: 1000,
+            retry_base_secs: 10,
             db_pool_size: 10,
             workers: None,
             log: "info".into(),
@@ -115,6 +135,18 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Deepest visual reply level.
     pub max_reply_depth: u8,
+    /// SMTP URL, if mail goes to a server.
+    pub smtp_url: Option<String>,
+    /// Sender.
+    pub mail_from: String,
+    /// SMTP timeout.
+    pub smtp_timeout_secs: u64,
+    /// Run the worker in the server.
+    pub worker: bool,
+    /// Idle poll interval.
+    pub worker_poll_ms: u64,
+    /// First retry delay.
+    pub retry_base_secs: u64,
     /// Pool size.
     pub db_pool_size: u32,
     /// HTTP workers.
@@ -223,6 +255,36 @@ impl RawSettings {
         if self.session_days == 0 || self.session_days > 3650 {
             return Err(bad("POSTHASTE_SESSION_DAYS", "must be between 1 and 3650"));
         }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(bad(
+                "POSTHASTE_MAIL_FROM",
+                format!(
+                    "`{}` is not an address like Team <posthaste@example.com>",
+                    self.mail_from
+                ),
+            ));
+        }
+        let smtp_url = self.smtp_url.clone().filter(|u| !u.trim().is_empty());
+        if let Some(u) = &smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                return Err(bad(
+                    "POSTHASTE_SMTP_URL",
+                    "must start with smtp:// or smtps://",
+                ));
+            }
+        }
+        if self.smtp_timeout_secs == 0 || self.smtp_timeout_secs > 300 {
+            return Err(bad(
+                "POSTHASTE_SMTP_TIMEOUT_SECS",
+                "must be between 1 and 300",
+            ));
+        }
+        if self.worker_poll_ms < 10 || self.retry_base_secs == 0 {
+            return Err(bad(
+                "POSTHASTE_WORKER_POLL_MS / POSTHASTE_RETRY_BASE_SECS",
+                "are too small",
+            ));
+        }
         if !(1..=10).contains(&self.max_reply_depth) {
             return Err(bad("POSTHASTE_MAX_REPLY_DEPTH", "must be between 1 and 10"));
         }
@@ -269,6 +331,12 @@ impl RawSettings {
             gravatar: self.gravatar,
             trust_proxy: self.trust_proxy,
             max_reply_depth: self.max_reply_depth,
+            smtp_url,
+            mail_from: self.mail_from,
+            smtp_timeout_secs: self.smtp_timeout_secs,
+            worker: self.worker,
+            worker_poll_ms: self.worker_poll_ms,
+            retry_base_secs: self.retry_base_secs,
             db_pool_size: self.db_pool_size,
             workers: self
                 .workers

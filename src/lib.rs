@@ -6,6 +6,8 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jobs;
+pub mod mail;
 pub mod mentions;
 pub mod posts;
 pub mod render;

@@ -29,6 +29,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run only the job worker (mail), e.g. on a separate node; `serve` runs one too unless
+    /// POSTHASTE_WORKER=false.
+    Worker,
     /// Manage members.
     #[command(subcommand)]
     User(UserCommand),
@@ -111,6 +114,22 @@ fn init_logging(config: &Config) {
 fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config),
+        Command::Worker => {
+            let pool = db::connect(&config.database, 2)?;
+            let config = std::sync::Arc::new(config);
+            let renderer = std::sync::Arc::new(posthaste::render::Renderer::new(
+                config.theme_dir.as_deref(),
+            )?);
+            let worker = posthaste::jobs::worker::Worker::new(pool, config, renderer)?;
+            actix_web::rt::System::new().block_on(async move {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let running = tokio::spawn(worker.run(stopped));
+                shutdown_signal().await;
+                let _ = stop.send(true);
+                let _ = running.await;
+            });
+            Ok(())
+        }
         Command::Migrate => {
             let pool = db::connect(&config.database, 1)?;
             let _ = pool;
@@ -197,6 +216,28 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<Password> {

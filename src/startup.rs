@@ -10,10 +10,12 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
+use crate::jobs::worker::Worker;
 use crate::render::Renderer;
 use crate::users::sessions::DbSessionStore;
 use crate::web::{errors, middleware, routes, AppState};
@@ -26,6 +28,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: DbPool,
+    worker: Option<Worker>,
 }
 
 impl Application {
@@ -45,7 +48,13 @@ impl Application {
         let secure = config.cookie_secure;
         let ttl = actix_web::cookie::time::Duration::seconds(config.session_ttl.as_secs() as i64);
         let workers = config.workers;
-        let state = web::Data::new(AppState::new(pool.clone(), renderer, Arc::new(config)));
+        let config = Arc::new(config);
+        let worker = if config.worker {
+            Some(Worker::new(pool.clone(), config.clone(), renderer.clone())?)
+        } else {
+            None
+        };
+        let state = web::Data::new(AppState::new(pool.clone(), renderer, config));
         let store = DbSessionStore::new(pool.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -75,7 +84,12 @@ impl Application {
         .shutdown_timeout(20)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, pool })
+        Ok(Self {
+            port,
+            server,
+            pool,
+            worker,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -88,8 +102,16 @@ impl Application {
         self.pool.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    /// Serves (and runs the job worker) until SIGINT/SIGTERM, then finishes in-flight requests
+    /// and the job in hand (graceful shutdown). Pending jobs stay in the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = watch::channel(false);
+        let worker = self.worker.map(|w| tokio::spawn(w.run(stopped)));
+        let result = self.server.await;
+        let _ = stop.send(true);
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
+        result
     }
 }

@@ -56,7 +56,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Integer,
+        kind -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        run_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> users (author_id));
 diesel::joinable!(mentions -> posts (post_id));
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, posts, sessions, login_failures, mentions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    posts,
+    sessions,
+    login_failures,
+    mentions,
+    jobs
+);

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use crate::db::schema::{posts, users};
 use crate::db::{self, DbConn, LiteralLimitDsl};
 use crate::error::{AppError, AppResult};
+use crate::jobs;
 use crate::mentions;
 use crate::render::markdown;
 use crate::users::{Profile, User};
@@ -134,7 +135,9 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
         diesel::update(posts::table.find(id))
             .set(posts::thread_id.eq(id))
             .execute(conn)?;
-        mentions::record(conn, PostId(id), &mentioned.others(author.id), now)?;
+        let notify = mentioned.others(author.id);
+        mentions::record(conn, PostId(id), &notify, now)?;
+        jobs::enqueue(conn, &mention_mails(id, &notify))?;
         posts::table.find(id).select(Post::as_select()).first(conn)
     })?;
     tracing::info!(post = post.id, author = author.id, "post published");
@@ -324,6 +327,14 @@ pub fn has_live_replies(conn: &mut DbConn, id: PostId) -> QueryResult<bool> {
     Ok(n > 0)
 }
 
+/// The mail jobs telling `users` that post `post` mentions them.
+fn mention_mails(post: i32, users: &[i32]) -> Vec<jobs::Job> {
+    users
+        .iter()
+        .map(|&user| jobs::Job::MentionMail { post, user })
+        .collect()
+}
+
 /// Whether `actor` may edit or delete `post`: its author, or an admin. Guests never.
 pub fn may_modify(actor: &User, post: &Post) -> bool {
     actor.can_post() && (actor.id == post.author_id || actor.role() == crate::users::Role::Admin)
@@ -398,7 +409,9 @@ pub fn reply(
             })
             .execute(conn)?;
         let id = db::last_insert_id(conn)?;
-        mentions::record(conn, PostId(id), &mentioned.others(author.id), now)?;
+        let notify = mentioned.others(author.id);
+        mentions::record(conn, PostId(id), &notify, now)?;
+        jobs::enqueue(conn, &mention_mails(id, &notify))?;
         Ok(posts::table
             .find(id)
             .select(Post::as_select())
@@ -438,13 +451,9 @@ pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> App
                 posts::updated_at.eq(now),
             ))
             .execute(conn)?;
-        // Only members mentioned now and not before will be notified (issue 4's mail).
+        // Only members mentioned now and not before are notified.
         let added = mentions::replace(conn, id, &mentioned.others(old.author_id), now)?;
-        tracing::debug!(
-            post = id.0,
-            newly_mentioned = added.len(),
-            "mentions updated"
-        );
+        jobs::enqueue(conn, &mention_mails(id.0, &added))?;
         Ok(posts::table
             .find(id.0)
             .select(Post::as_select())

@@ -34,6 +34,8 @@ const FRAGMENT_CACHE_ITEMS: usize = 4096;
 /// The template registry plus asset lookup, built once at start.
 pub struct Renderer {
     hb: Handlebars<'static>,
+    /// The same templates without HTML escaping, for plain-text mail parts.
+    text: Handlebars<'static>,
     fragments: quick_cache::sync::Cache<(&'static str, i32, u64), Arc<str>>,
     hash_keys: std::hash::RandomState,
     theme_assets: Option<PathBuf>,
@@ -48,13 +50,20 @@ impl Renderer {
         hb.set_strict_mode(true);
         hb.register_embed_templates_with_extension::<EmbeddedTemplates>(".hbs")
             .map_err(|e| anyhow::anyhow!("built-in template: {e}"))?;
+        let mut text = hb.clone();
+        text.register_escape_fn(handlebars::no_escape);
         let mut theme_assets = None;
         if let Some(theme) = theme_dir {
             let t = theme.join("templates");
             if t.is_dir() {
-                let mut opts = DirectorySourceOptions::default();
-                opts.tpl_extension = ".hbs".into();
-                hb.register_templates_directory(&t, opts)
+                let opts = || {
+                    let mut o = DirectorySourceOptions::default();
+                    o.tpl_extension = ".hbs".into();
+                    o
+                };
+                text.register_templates_directory(&t, opts())
+                    .map_err(|e| anyhow::anyhow!("theme template in {}: {e}", t.display()))?;
+                hb.register_templates_directory(&t, opts())
                     .map_err(|e| anyhow::anyhow!("theme template in {}: {e}", t.display()))?;
             }
             let a = theme.join("assets");
@@ -77,6 +86,7 @@ impl Renderer {
         let asset_version = hex::encode(&h.finalize()[..5]);
         Ok(Self {
             hb,
+            text,
             fragments: quick_cache::sync::Cache::new(FRAGMENT_CACHE_ITEMS),
             hash_keys: std::hash::RandomState::new(),
             theme_assets,
@@ -91,6 +101,15 @@ impl Renderer {
         ctx: &T,
     ) -> Result<String, handlebars::RenderError> {
         self.hb.render(name, ctx)
+    }
+
+    /// Renders a template without HTML escaping (plain-text mail).
+    pub fn render_text<T: Serialize>(
+        &self,
+        name: &str,
+        ctx: &T,
+    ) -> Result<String, handlebars::RenderError> {
+        self.text.render(name, ctx)
     }
 
     /// Renders a list item's template, reusing the HTML rendered earlier for an identical view.

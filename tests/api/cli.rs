@@ -164,6 +164,23 @@ fn user_add_from_the_command_line() {
     assert_eq!(users::count(&mut pool.get().unwrap()).unwrap(), 1);
 }
 
+/// Whether GET /healthz on `port` answers 200.
+fn healthz_ok(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200")
+}
+
 #[test]
 fn sigterm_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
@@ -179,11 +196,10 @@ fn sigterm_shuts_down_gracefully() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait until it serves requests (the port is bound a moment before the signal handlers
+    // are installed, so an open port is not enough).
     let start = Instant::now();
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
+    while !healthz_ok(port) {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "server did not start"

@@ -21,6 +21,28 @@ pub enum Backend {
     Mysql,
 }
 
+/// Runs each listed `async fn NAME(backend: Backend)` as `NAME::sqlite` and `NAME::mysql`
+/// (for tests that start apps with their own settings).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    if $crate::helpers::mysql_server().is_some() {
+                        super::$name($crate::helpers::Backend::Mysql).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
 /// Runs each listed test on both backends: `mod NAME { fn sqlite(); fn mysql(); }`.
 #[macro_export]
 macro_rules! both_backends {
@@ -275,6 +297,31 @@ impl TestApp {
     pub fn post_count(&self) -> i64 {
         use posthaste::db::schema::posts;
         self.db(|c| posts::table.count().get_result(c).unwrap())
+    }
+
+    /// Another app process ("node") on the same database, with its own pool, port and job
+    /// worker; `adjust` changes its settings.
+    pub async fn spawn_node(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        let queries = QueryCounter::default();
+        let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
+            .expect("database");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app = Application::build_with(config.clone(), pool.clone(), listener).expect("app");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: cookie_client(),
+            pool,
+            backend: self.backend,
+            config,
+            data_dir: self.data_dir.clone(),
+            queries,
+            mysql_db: None,
+        }
     }
 
     /// A second, independent browser session against the same app.

@@ -4,10 +4,12 @@
 //! failure instead of a skip.
 
 mod helpers;
+mod smtp;
 
 mod auth;
 mod browser;
 mod cli;
+mod mail;
 mod mentions;
 mod posts;
 mod replies;

@@ -1,0 +1,141 @@
+//! Outgoing mail: the transport from configuration (SMTP via lettre, or `.eml` files in the
+//! data folder when no SMTP server is configured) and the notification messages.
+//!
+//! Addresses, names and subjects go through lettre's types (`Mailbox`, the builder's
+//! `subject`), never string concatenation, so no input can inject a header.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::posts::{title, Post};
+use crate::render::Renderer;
+use crate::users::{Profile, User};
+
+/// Where mail goes.
+pub enum Mailer {
+    /// An SMTP server (`POSTHASTE_SMTP_URL`).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in a folder (the embedded default).
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+impl Mailer {
+    /// The transport the configuration names.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        match &config.smtp_url {
+            Some(url) => {
+                let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| {
+                        anyhow::anyhow!("POSTHASTE_SMTP_URL is not a valid SMTP URL: {e}")
+                    })?
+                    .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)))
+                    .build();
+                Ok(Self::Smtp(t))
+            }
+            None => {
+                let dir = config.data_dir.join("mail");
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create the mail folder {}: {e}", dir.display())
+                })?;
+                Ok(Self::Files(AsyncFileTransport::new(&dir), dir))
+            }
+        }
+    }
+
+    /// Sends one message; the error says why (for the job's retry record).
+    pub async fn send(&self, msg: Message) -> Result<(), String> {
+        match self {
+            Self::Smtp(t) => t
+                .send(msg)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SMTP: {e}")),
+            Self::Files(t, dir) => {
+                let id = t.send(msg).await.map_err(|e| format!("mail file: {e}"))?;
+                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), "mail written (no SMTP server configured)");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MentionCtx<'a> {
+    site_title: &'a str,
+    author_name: &'a str,
+    recipient_name: &'a str,
+    kind: &'a str,
+    excerpt: String,
+    body_html: &'a str,
+    link: String,
+}
+
+/// The site's base URL for links in mail.
+pub fn base_url(config: &Config) -> String {
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.addr))
+}
+
+/// "Ana mentioned you" mail: subject `[Site] Ana mentioned you: first words…`, a text and an
+/// HTML part, the excerpt and a link to the exact post or reply.
+pub fn mention(
+    config: &Config,
+    renderer: &Renderer,
+    post: &Post,
+    author: &Profile,
+    to: &User,
+) -> anyhow::Result<Message> {
+    let base = base_url(config);
+    let link = format!("{base}{}", crate::web::thread_view::permalink(post));
+    // Stored HTML links within the site are relative (mentions, permalinks); mail needs them whole.
+    let body_html = post
+        .body_html
+        .replace("href=\"/", &format!("href=\"{base}/"));
+    let headline = post.headline();
+    let ctx = MentionCtx {
+        site_title: &config.site_title,
+        author_name: &author.display_name,
+        recipient_name: &to.display_name,
+        kind: if post.parent_id.is_some() {
+            "reply"
+        } else {
+            "post"
+        },
+        excerpt: title::excerpt(&post.body_md, 60),
+        body_html: &body_html,
+        link,
+    };
+    let text = renderer.render_text("mail/mention.txt", &ctx)?;
+    let html = renderer.render("mail/mention.html", &ctx)?;
+    let from_addr: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("POSTHASTE_MAIL_FROM: {e}"))?;
+    // Replies to the notification go to the site address; the name says who wrote.
+    let from = Mailbox::new(
+        Some(format!("{} via {}", author.display_name, config.site_title)),
+        from_addr.email.clone(),
+    );
+    let to_box = Mailbox::new(
+        Some(to.display_name.clone()),
+        to.email
+            .parse()
+            .map_err(|e| anyhow::anyhow!("recipient address: {e}"))?,
+    );
+    Ok(Message::builder()
+        .from(from)
+        .reply_to(from_addr)
+        .to(to_box)
+        .subject(format!(
+            "[{}] {} mentioned you: {}",
+            config.site_title, author.display_name, headline
+        ))
+        .multipart(MultiPart::alternative_plain_html(text, html))?)
+}

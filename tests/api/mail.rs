@@ -1,0 +1,270 @@
+//! Mention mail through the durable job queue: one mail per mention, with the right subject and
+//! link; SMTP outages delay mail without failing posts; pending mail survives a restart; two
+//! nodes' workers deliver each mail once; edits notify only new mentions; no SMTP → .eml files.
+
+use std::time::Duration;
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use crate::smtp::SmtpServer;
+use diesel::prelude::*;
+use posthaste::db::schema::jobs;
+use posthaste::users::Role;
+
+async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
+    let url = smtp.url();
+    TestApp::spawn_with(backend, move |s| {
+        s.smtp_url = Some(url);
+        s.public_url = Some("http://posthaste.test".into());
+        s.worker_poll_ms = 50;
+        s.retry_base_secs = 1;
+        s.smtp_timeout_secs = 2;
+        s.mail_from = "Team <team@posthaste.test>".into();
+    })
+    .await
+    .expect("backend")
+}
+
+fn job_states(app: &TestApp) -> Vec<(String, i32)> {
+    app.db(|c| {
+        jobs::table
+            .order(jobs::id.asc())
+            .select((jobs::state, jobs::attempts))
+            .load(c)
+            .unwrap()
+    })
+}
+
+/// A header's value, unfolded (long headers continue on lines that start with a space).
+fn header(msg: &str, name: &str) -> Option<String> {
+    let head = msg
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or(msg)
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
+    head.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(": "))
+            .map(str::to_string)
+    })
+}
+
+async fn a_mention_sends_exactly_one_mail(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(backend, &smtp).await;
+    app.setup_admin().await;
+    app.create_user("ana", "ana-password", Role::Member);
+    let id = app
+        .post_id("@ana can you check the release notes? @ana @ANA")
+        .await;
+    let mails = smtp.wait_for(1, 10).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert_eq!(
+        header(m, "To").as_deref(),
+        Some("\"Ana Tester\" <ana@example.com>"),
+        "{m}"
+    );
+    // The first 8 words and "…"; non-ASCII (the ellipsis) is RFC 2047-encoded by lettre.
+    let subject = header(m, "Subject").unwrap();
+    assert!(
+        subject.starts_with(
+            "[Posthaste] Ada Admin mentioned you: @ana can you check the release notes? "
+        ) && subject.ends_with("=?utf-8?b?QGFuYeKApg==?="),
+        "{subject}"
+    );
+    assert!(
+        m.contains("href=3D\"http://posthaste.test/u/ana\""),
+        "absolute links in mail: {m}"
+    );
+    assert!(
+        header(m, "From")
+            .unwrap()
+            .contains("Ada Admin via Posthaste")
+            && m.contains("team@posthaste.test"),
+        "{m}"
+    );
+    assert!(
+        m.contains("Content-Type: multipart/alternative"),
+        "text and HTML parts: {m}"
+    );
+    assert!(
+        m.contains(&format!("http://posthaste.test/p/{id}")),
+        "link to the post: {m}"
+    );
+    // A reply's mail links to its anchor; the author is never mailed about their own mention.
+    let r = app
+        .reply(id, id, "thanks @ana, and note to self @admin")
+        .await;
+    let mails = smtp.wait_for(2, 10).await;
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1].contains(&format!("http://posthaste.test/p/{id}#r-{r}")),
+        "{}",
+        mails[1]
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 2, "nothing sent twice");
+    assert!(job_states(&app).iter().all(|(s, _)| s == "done"));
+}
+
+async fn smtp_outage_delays_mail_but_not_posts(backend: Backend) {
+    let mut smtp = SmtpServer::stopped().await;
+    let app = app_with_smtp(backend, &smtp).await;
+    app.setup_admin().await;
+    app.create_user("ana", "ana-password", Role::Member);
+    let started = std::time::Instant::now();
+    app.post_id("@ana while the mail server is down").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the post does not wait for mail"
+    );
+    // The worker tries, fails and reschedules.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = job_states(&app);
+        if s.len() == 1 && s[0].1 >= 1 && s[0].0 == "pending" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retry recorded: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let err: Option<String> = app.db(|c| jobs::table.select(jobs::last_error).first(c).unwrap());
+    assert!(err.unwrap_or_default().contains("SMTP"));
+    smtp.restart().await;
+    let mails = smtp.wait_for(1, 15).await;
+    assert_eq!(mails.len(), 1, "delivered once SMTP is back");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1);
+}
+
+async fn pending_mail_survives_a_restart(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    // A node without a worker takes the post; then it is gone, as if killed.
+    let first = TestApp::spawn_with(backend, move |s| {
+        s.smtp_url = Some(url);
+        s.worker = false;
+    })
+    .await
+    .expect("backend");
+    first.setup_admin().await;
+    first.create_user("ana", "ana-password", Role::Member);
+    first.post_id("@ana before the restart").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(smtp.messages().is_empty());
+    assert_eq!(job_states(&first), vec![("pending".to_string(), 0)]);
+    // A new process on the same database delivers it, once.
+    let second = first
+        .spawn_node(|c| {
+            c.worker = true;
+            c.worker_poll_ms = 50;
+        })
+        .await;
+    assert_eq!(smtp.wait_for(1, 10).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(job_states(&second), vec![("done".to_string(), 1)]);
+}
+
+async fn two_workers_deliver_each_mail_once(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(backend, &smtp).await;
+    let _other = app.spawn_node(|_| {}).await;
+    app.setup_admin().await;
+    for i in 0..10 {
+        app.create_user(&format!("member{i}"), "member-password", Role::Member);
+    }
+    let everyone: String = (0..10).map(|i| format!("@member{i} ")).collect();
+    for n in 0..3 {
+        app.post_id(&format!("round {n}: {everyone}")).await;
+    }
+    let mails = smtp.wait_for(30, 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mails_now = smtp.messages();
+    assert_eq!(
+        mails_now.len(),
+        30,
+        "30 mentions, 30 mails, none twice (got {})",
+        mails.len()
+    );
+    let mut keys: Vec<(String, String)> = mails_now
+        .iter()
+        .map(|m| {
+            (
+                header(m, "To").unwrap().to_string(),
+                header(m, "Subject").unwrap().to_string(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 30, "each recipient got each post's mail once");
+}
+
+async fn edits_notify_only_new_mentions(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(backend, &smtp).await;
+    app.setup_admin().await;
+    app.create_user("ana", "ana-password", Role::Member);
+    app.create_user("ben", "ben-password", Role::Member);
+    let id = app.post_id("cc @ana").await;
+    assert_eq!(smtp.wait_for(1, 10).await.len(), 1);
+    let r = app
+        .post_form(&format!("/p/{id}/edit"), &[("body", "cc @ana and @ben")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let mails = smtp.wait_for(2, 10).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        2,
+        "only Ben is new; jobs: {:?}",
+        job_states(&app)
+    );
+    assert!(header(&mails[1], "To").unwrap().contains("ben@example.com"));
+}
+
+on_both_backends!(
+    a_mention_sends_exactly_one_mail,
+    smtp_outage_delays_mail_but_not_posts,
+    pending_mail_survives_a_restart,
+    two_workers_deliver_each_mail_once,
+    edits_notify_only_new_mentions,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_smtp_mail_is_written_to_files() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.worker_poll_ms = 50)
+        .await
+        .unwrap();
+    app.setup_admin().await;
+    app.create_user("ana", "ana-password", Role::Member);
+    app.post_id("@ana look at this").await;
+    let dir = app.data_dir.path().join("mail");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let file = loop {
+        let found = std::fs::read_dir(&dir).ok().and_then(|d| {
+            d.filter_map(Result::ok)
+                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        });
+        if let Some(f) = found {
+            break f.path();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no .eml in {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("Subject: [Posthaste] Ada Admin mentioned you: @ana look at this"),
+        "{text}"
+    );
+}
