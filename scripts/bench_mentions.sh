@@ -29,9 +29,10 @@ token=$(curl -s -b "$jar" "http://127.0.0.1:$PORT/" | sed -n 's/.*name="csrf-tok
 mentions=$(for i in $(seq 2 51); do printf '@member%s ' "$i"; done)
 run() { # label body
   for i in $(seq "$N"); do
-    curl -s -o /dev/null -w '%{time_total}\n' -b "$jar" --data-urlencode "body=$2 ($i)" \
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -b "$jar" --data-urlencode "body=$2 ($i)" \
       --data-urlencode csrf_token="$token" "http://127.0.0.1:$PORT/posts"
-  done | sort -n | awk -v label="$1" '{ t[NR] = $1 * 1000 } END {
+  done | awk '$1 != 303 { print "unexpected status " $1 > "/dev/stderr"; exit 1 } { print $2 }' \
+    | sort -n | awk -v label="$1" '{ t[NR] = $1 * 1000 } END {
     printf "%-24s n=%d  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", label, NR, t[int(NR*0.5)], t[int(NR*0.99)], t[NR] }'
 }
 run "no mentions" "Status update with no mentions"
