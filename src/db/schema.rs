@@ -10,6 +10,9 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        notify_mention -> Bool,
+        notify_reply_post -> Bool,
+        notify_reply_reply -> Bool,
     }
 }
 

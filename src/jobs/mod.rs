@@ -35,12 +35,22 @@ pub enum Job {
         /// The member mentioned.
         user: i32,
     },
+    /// Tell `user` that reply `post` answers their post or reply (`notice` says which).
+    ReplyMail {
+        /// The new reply.
+        post: i32,
+        /// The member answered.
+        user: i32,
+        /// `ReplyPost` or `ReplyReply`.
+        notice: crate::users::Notice,
+    },
 }
 
 impl Job {
     fn kind(&self) -> &'static str {
         match self {
             Job::MentionMail { .. } => "mention_mail",
+            Job::ReplyMail { .. } => "reply_mail",
         }
     }
 }

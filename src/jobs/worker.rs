@@ -13,7 +13,7 @@ use crate::db::{DbConn, DbPool};
 use crate::mail::{self, Mailer};
 use crate::posts::{self, PostId};
 use crate::render::Renderer;
-use crate::users::{self, UserId};
+use crate::users::{self, Notice, UserId};
 
 /// Jobs claimed at a time.
 const BATCH: u32 = 10;
@@ -135,23 +135,27 @@ impl Worker {
     }
 
     async fn perform(&self, job: Job) -> Result<(), String> {
-        match job {
-            Job::MentionMail { post, user } => {
-                let found = db(&self.pool, move |c| {
-                    let p = posts::find_visible(c, PostId(post))?;
-                    let u = users::find(c, UserId(user))?;
-                    Ok((p, u))
-                })
-                .await?;
-                let (Some((post, author)), Some(to)) = found else {
-                    // Deleted since: nothing to tell.
-                    return Ok(());
-                };
-                let msg = mail::mention(&self.config, &self.renderer, &post, &author, &to)
-                    .map_err(|e| e.to_string())?;
-                self.mailer.send(msg).await
-            }
+        let (post, user, notice) = match job {
+            Job::MentionMail { post, user } => (post, user, Notice::Mention),
+            Job::ReplyMail { post, user, notice } => (post, user, notice),
+        };
+        let found = db(&self.pool, move |c| {
+            let p = posts::find_visible(c, PostId(post))?;
+            let u = users::find(c, UserId(user))?;
+            Ok((p, u))
+        })
+        .await?;
+        let (Some((post, author)), Some(to)) = found else {
+            // Deleted since: nothing to tell.
+            return Ok(());
+        };
+        // Preferences are read when sending, so turning a kind off also stops queued mail.
+        if !to.wants(notice) {
+            return Ok(());
         }
+        let msg = mail::notification(&self.config, &self.renderer, notice, &post, &author, &to)
+            .map_err(|e| e.to_string())?;
+        self.mailer.send(msg).await
     }
 }
 

@@ -7,14 +7,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
+use sha2::Sha256;
 
 use crate::config::Config;
 use crate::posts::{title, Post};
 use crate::render::Renderer;
-use crate::users::{Profile, User};
+use crate::users::{Notice, Profile, User};
 
 /// Where mail goes.
 pub enum Mailer {
@@ -65,14 +68,17 @@ impl Mailer {
 }
 
 #[derive(Serialize)]
-struct MentionCtx<'a> {
+struct NoticeCtx<'a> {
     site_title: &'a str,
     author_name: &'a str,
     recipient_name: &'a str,
-    kind: &'a str,
+    action: &'a str,
     excerpt: String,
     body_html: &'a str,
     link: String,
+    unsubscribe_url: &'a str,
+    unsubscribe_what: &'a str,
+    settings_url: String,
 }
 
 /// The site's base URL for links in mail.
@@ -83,11 +89,43 @@ pub fn base_url(config: &Config) -> String {
         .unwrap_or_else(|| format!("http://{}", config.addr))
 }
 
-/// "Ana mentioned you" mail: subject `[Site] Ana mentioned you: first words…`, a text and an
-/// HTML part, the excerpt and a link to the exact post or reply.
-pub fn mention(
+fn unsubscribe_mac(config: &Config, user: i32, notice: Notice) -> Hmac<Sha256> {
+    // The cookie key is 64 random bytes; HMAC takes any key length.
+    let mut mac = Hmac::<Sha256>::new_from_slice(&config.cookie_key).expect("HMAC takes any key");
+    mac.update(format!("unsubscribe:{user}:{}", notice.as_str()).as_bytes());
+    mac
+}
+
+/// The one-click unsubscribe path for `user` and `notice`, signed so it works without signing
+/// in and cannot be guessed for someone else.
+pub fn unsubscribe_path(config: &Config, user: i32, notice: Notice) -> String {
+    let sig = unsubscribe_mac(config, user, notice)
+        .finalize()
+        .into_bytes();
+    format!(
+        "/unsubscribe/{user}/{}/{}",
+        notice.as_str(),
+        hex::encode(&sig[..16])
+    )
+}
+
+/// Whether `sig` (hex) is the signature [`unsubscribe_path`] makes for `user` and `notice`.
+pub fn verify_unsubscribe(config: &Config, user: i32, notice: Notice, sig: &str) -> bool {
+    match hex::decode(sig) {
+        Ok(bytes) if bytes.len() == 16 => unsubscribe_mac(config, user, notice)
+            .verify_truncated_left(&bytes)
+            .is_ok(),
+        _ => false,
+    }
+}
+
+/// A notification mail to `to` about `post` (written by `author`): subject like
+/// `[Site] Ana mentioned you: first words…`, a text and an HTML part, the excerpt, a link to
+/// the exact post or reply, and one-click unsubscribe (`List-Unsubscribe` + `-Post`).
+pub fn notification(
     config: &Config,
     renderer: &Renderer,
+    notice: Notice,
     post: &Post,
     author: &Profile,
     to: &User,
@@ -98,22 +136,29 @@ pub fn mention(
     let body_html = post
         .body_html
         .replace("href=\"/", &format!("href=\"{base}/"));
-    let headline = post.headline();
-    let ctx = MentionCtx {
+    let (verb, action) = match notice {
+        Notice::Mention if post.parent_id.is_some() => {
+            ("mentioned you", "mentioned you in a reply")
+        }
+        Notice::Mention => ("mentioned you", "mentioned you in a post"),
+        Notice::ReplyPost => ("replied to your post", "replied to your post"),
+        Notice::ReplyReply => ("replied to your reply", "replied to your reply"),
+    };
+    let unsubscribe_url = format!("{base}{}", unsubscribe_path(config, to.id, notice));
+    let ctx = NoticeCtx {
         site_title: &config.site_title,
         author_name: &author.display_name,
         recipient_name: &to.display_name,
-        kind: if post.parent_id.is_some() {
-            "reply"
-        } else {
-            "post"
-        },
+        action,
         excerpt: title::excerpt(&post.body_md, 60),
         body_html: &body_html,
         link,
+        unsubscribe_url: &unsubscribe_url,
+        unsubscribe_what: notice.describe(),
+        settings_url: format!("{base}/settings"),
     };
-    let text = renderer.render_text("mail/mention.txt", &ctx)?;
-    let html = renderer.render("mail/mention.html", &ctx)?;
+    let text = renderer.render_text("mail/notice.txt", &ctx)?;
+    let html = renderer.render("mail/notice.html", &ctx)?;
     let from_addr: Mailbox = config
         .mail_from
         .parse()
@@ -134,8 +179,19 @@ pub fn mention(
         .reply_to(from_addr)
         .to(to_box)
         .subject(format!(
-            "[{}] {} mentioned you: {}",
-            config.site_title, author.display_name, headline
+            "[{}] {} {}: {}",
+            config.site_title,
+            author.display_name,
+            verb,
+            post.headline()
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{unsubscribe_url}>"),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_string(),
         ))
         .multipart(MultiPart::alternative_plain_html(text, html))?)
 }

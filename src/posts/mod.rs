@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::jobs;
 use crate::mentions;
 use crate::render::markdown;
-use crate::users::{Profile, User};
+use crate::users::{Notice, Profile, User};
 
 /// The longest post or reply, in characters.
 pub const MAX_BODY_CHARS: usize = 20_000;
@@ -335,6 +335,40 @@ fn mention_mails(post: i32, users: &[i32]) -> Vec<jobs::Job> {
         .collect()
 }
 
+/// The mail jobs for a new reply `id` by `replier` to `parent`: its author hears of a reply to
+/// their post or reply, and the thread's author of a reply in their thread. Nobody hears of
+/// their own reply, and whoever the reply mentions gets only the mention mail.
+fn reply_mails(
+    id: i32,
+    replier: i32,
+    parent: &Post,
+    root_author: i32,
+    mentioned: &[i32],
+) -> Vec<jobs::Job> {
+    let parent_notice = if parent.parent_id.is_none() {
+        Notice::ReplyPost
+    } else {
+        Notice::ReplyReply
+    };
+    let mut out: Vec<jobs::Job> = Vec::new();
+    for (user, notice) in [
+        (parent.author_id, parent_notice),
+        (root_author, Notice::ReplyPost),
+    ] {
+        let already = out
+            .iter()
+            .any(|j| matches!(j, jobs::Job::ReplyMail { user: u, .. } if *u == user));
+        if user != replier && !mentioned.contains(&user) && !already {
+            out.push(jobs::Job::ReplyMail {
+                post: id,
+                user,
+                notice,
+            });
+        }
+    }
+    out
+}
+
 /// Whether `actor` may edit or delete `post`: its author, or an admin. Guests never.
 pub fn may_modify(actor: &User, post: &Post) -> bool {
     actor.can_post() && (actor.id == post.author_id || actor.role() == crate::users::Role::Admin)
@@ -385,16 +419,17 @@ pub fn reply(
         if parent_post.thread_id != thread.0 {
             return Err(refused("That reply belongs to another thread."));
         }
-        if parent_post.parent_id.is_some() {
-            let root_live = posts::table
+        let root_author = if parent_post.parent_id.is_some() {
+            posts::table
                 .find(thread.0)
                 .filter(posts::deleted_at.is_null())
-                .count()
-                .get_result::<i64>(conn)?;
-            if root_live == 0 {
-                return Err(refused("This thread was deleted."));
-            }
-        }
+                .select(posts::author_id)
+                .get_result::<i32>(conn)
+                .optional()?
+                .ok_or_else(|| refused("This thread was deleted."))?
+        } else {
+            parent_post.author_id
+        };
         let now = db::now();
         diesel::insert_into(posts::table)
             .values(NewPostRow {
@@ -411,7 +446,15 @@ pub fn reply(
         let id = db::last_insert_id(conn)?;
         let notify = mentioned.others(author.id);
         mentions::record(conn, PostId(id), &notify, now)?;
-        jobs::enqueue(conn, &mention_mails(id, &notify))?;
+        let mut mails = mention_mails(id, &notify);
+        mails.extend(reply_mails(
+            id,
+            author.id,
+            &parent_post,
+            root_author,
+            &notify,
+        ));
+        jobs::enqueue(conn, &mails)?;
         Ok(posts::table
             .find(id)
             .select(Post::as_select())

@@ -66,9 +66,64 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+    /// Email when mentioned.
+    pub notify_mention: bool,
+    /// Email when someone replies to my post.
+    pub notify_reply_post: bool,
+    /// Email when someone replies to my reply.
+    pub notify_reply_reply: bool,
+}
+
+/// The kinds of notification email, each with its own preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// Someone mentioned me.
+    Mention,
+    /// Someone replied to my post.
+    ReplyPost,
+    /// Someone replied to my reply.
+    ReplyReply,
+}
+
+impl Notice {
+    /// All kinds.
+    pub const ALL: [Notice; 3] = [Notice::Mention, Notice::ReplyPost, Notice::ReplyReply];
+
+    /// The name in URLs and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notice::Mention => "mention",
+            Notice::ReplyPost => "reply_post",
+            Notice::ReplyReply => "reply_reply",
+        }
+    }
+
+    /// Parses [`Notice::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.as_str() == s)
+    }
+
+    /// What it is, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Notice::Mention => "someone mentions you",
+            Notice::ReplyPost => "someone replies to your post",
+            Notice::ReplyReply => "someone replies to your reply",
+        }
+    }
 }
 
 impl User {
+    /// Whether this member wants email of this kind.
+    pub fn wants(&self, n: Notice) -> bool {
+        match n {
+            Notice::Mention => self.notify_mention,
+            Notice::ReplyPost => self.notify_reply_post,
+            Notice::ReplyReply => self.notify_reply_reply,
+        }
+    }
+
     /// Typed id.
     pub fn user_id(&self) -> UserId {
         UserId(self.id)
@@ -375,6 +430,33 @@ pub fn search_prefix(conn: &mut DbConn, prefix: &str, limit: u32) -> QueryResult
         .select(Profile::as_select())
         .literal_limit(limit)
         .load(conn)
+}
+
+/// Turns one kind of notification email on or off for a member.
+pub fn set_notice(conn: &mut DbConn, id: UserId, n: Notice, on: bool) -> QueryResult<usize> {
+    let now = db::now();
+    let target = users::table.find(id.0);
+    match n {
+        Notice::Mention => diesel::update(target)
+            .set((users::notify_mention.eq(on), users::updated_at.eq(now)))
+            .execute(conn),
+        Notice::ReplyPost => diesel::update(target)
+            .set((users::notify_reply_post.eq(on), users::updated_at.eq(now)))
+            .execute(conn),
+        Notice::ReplyReply => diesel::update(target)
+            .set((users::notify_reply_reply.eq(on), users::updated_at.eq(now)))
+            .execute(conn),
+    }
+}
+
+/// Sets several notification preferences at once (the settings page).
+pub fn set_notices(conn: &mut DbConn, id: UserId, wanted: &[(Notice, bool)]) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        for &(n, on) in wanted {
+            set_notice(conn, id, n, on)?;
+        }
+        Ok(())
+    })
 }
 
 /// Replaces a member's password hash and ends every session they have, on every node.

@@ -71,7 +71,7 @@ impl AppState {
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{assets, auth, front, health, people, thread};
+    use pages::{assets, auth, front, health, people, settings, thread};
     cfg.route("/", web::get().to(front::index))
         .route("/posts", web::post().to(front::create))
         .route("/p/{id}", web::get().to(thread::permalink))
@@ -86,6 +86,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mentions", web::get().to(people::mentions_page))
         .route("/u/{username}", web::get().to(people::person_page))
         .route("/api/members", web::get().to(people::members_api))
+        .route("/settings", web::get().to(settings::settings_page))
+        .route("/settings", web::post().to(settings::save_settings))
+        .route(
+            "/unsubscribe/{user}/{kind}/{sig}",
+            web::get().to(settings::unsubscribe_page),
+        )
+        .route(
+            "/unsubscribe/{user}/{kind}/{sig}",
+            web::post().to(settings::unsubscribe),
+        )
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))

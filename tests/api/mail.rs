@@ -229,7 +229,157 @@ async fn edits_notify_only_new_mentions(backend: Backend) {
     assert!(header(&mails[1], "To").unwrap().contains("ben@example.com"));
 }
 
+fn subjects_to(mails: &[String], addr: &str) -> Vec<String> {
+    mails
+        .iter()
+        .filter(|m| header(m, "To").is_some_and(|t| t.contains(addr)))
+        .map(|m| header(m, "Subject").unwrap())
+        .collect()
+}
+
+async fn replies_notify_the_people_answered(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(backend, &smtp).await;
+    app.setup_admin().await;
+    for n in ["ana", "ben", "cy"] {
+        app.create_user(n, &format!("{n}-password"), Role::Member);
+    }
+    let (ana, ben, cy) = (
+        signed_in(&app, "ana").await,
+        signed_in(&app, "ben").await,
+        signed_in(&app, "cy").await,
+    );
+    let post = ana.post_id("Deploy plan for Friday").await;
+    let b1 = ben.reply(post, post, "Looks fine").await; // → Ana: reply to your post
+    ana.reply(post, b1, "Thanks Ben").await; // → Ben: reply to your reply (Ana is the replier and the thread's author)
+    cy.reply(post, b1, "Agree with Ben").await; // → Ben: reply to your reply; Ana: reply to your post
+    ben.reply(post, post, "@ana one more thing").await; // → Ana: only the mention
+    let mails = smtp.wait_for(5, 15).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        5,
+        "{:?}",
+        mails
+            .iter()
+            .map(|m| header(m, "Subject"))
+            .collect::<Vec<_>>()
+    );
+    let to_ana = subjects_to(&mails, "ana@example.com");
+    let to_ben = subjects_to(&mails, "ben@example.com");
+    assert_eq!(
+        to_ana,
+        vec![
+            "[Posthaste] Ben Tester replied to your post: Looks fine".to_string(),
+            "[Posthaste] Cy Tester replied to your post: Agree with Ben".to_string(),
+            "[Posthaste] Ben Tester mentioned you: @ana one more thing".to_string(),
+        ]
+    );
+    assert_eq!(
+        to_ben,
+        vec![
+            "[Posthaste] Ana Tester replied to your reply: Thanks Ben".to_string(),
+            "[Posthaste] Cy Tester replied to your reply: Agree with Ben".to_string(),
+        ]
+    );
+    assert!(subjects_to(&mails, "cy@example.com").is_empty());
+}
+
+async fn preferences_and_one_click_unsubscribe(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(backend, &smtp).await;
+    app.setup_admin().await;
+    app.create_user("ana", "ana-password", Role::Member);
+    let ana = signed_in(&app, "ana").await;
+    // Ana turns mention mail off on her settings page.
+    let page = ana.get_html("/settings").await;
+    assert!(page.contains("name=\"mention\" checked"), "{page}");
+    let r = ana
+        .post_form("/settings", &[("reply_post", "on"), ("reply_reply", "on")])
+        .await;
+    assert_eq!(location(&r), "/settings?saved=1");
+    assert!(!ana
+        .get_html("/settings")
+        .await
+        .contains("name=\"mention\" checked"));
+    app.post_id("@ana you will not hear about this").await;
+    // Replies to her post still mail her, with a one-click unsubscribe header.
+    let post = ana.post_id("Ana's question").await;
+    app.reply(post, post, "An answer").await;
+    let mails = smtp.wait_for(1, 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1, "the mention was not mailed");
+    let m = &mails[0];
+    assert!(header(m, "Subject")
+        .unwrap()
+        .contains("replied to your post"));
+    assert_eq!(
+        header(m, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let url = header(m, "List-Unsubscribe").unwrap();
+    let path = url
+        .trim_matches(['<', '>'])
+        .strip_prefix("http://posthaste.test")
+        .expect("absolute URL")
+        .to_string();
+    assert!(path.starts_with("/unsubscribe/"), "{path}");
+    // Without signing in: the page asks first; the one-click POST unsubscribes.
+    let anon = app.other_client();
+    let r = anon.get(&path).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Stop these emails?"));
+    let r = anon
+        .client
+        .post(anon.url(&path))
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!ana
+        .get_html("/settings")
+        .await
+        .contains("name=\"reply_post\" checked"));
+    // A forged or altered link changes nothing.
+    let forged = format!("{}0000", &path[..path.len() - 4]);
+    assert_eq!(
+        anon.client
+            .post(anon.url(&forged))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let other_kind = path.replace("reply_post", "reply_reply");
+    assert_eq!(
+        anon.client
+            .post(anon.url(&other_kind))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert!(ana
+        .get_html("/settings")
+        .await
+        .contains("name=\"reply_reply\" checked"));
+}
+
+async fn signed_in(app: &TestApp, name: &str) -> TestApp {
+    let c = app.other_client();
+    assert_eq!(
+        c.login(name, &format!("{name}-password")).await.status(),
+        303
+    );
+    c
+}
+
 on_both_backends!(
+    replies_notify_the_people_answered,
+    preferences_and_one_click_unsubscribe,
     a_mention_sends_exactly_one_mail,
     smtp_outage_delays_mail_but_not_posts,
     pending_mail_survives_a_restart,

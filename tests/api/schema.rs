@@ -15,6 +15,15 @@ fn columns_in(dir: &Path) -> (Vec<String>, Tables) {
     let mut tables = Tables::new();
     for m in &migrations {
         let sql = std::fs::read_to_string(m.join("up.sql")).unwrap();
+        for line in sql.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["ALTER", "TABLE", table, "ADD", "COLUMN", column, ..] = words[..] {
+                tables
+                    .entry(table.trim_matches('`').to_string())
+                    .or_default()
+                    .push(column.trim_matches('`').to_string());
+            }
+        }
         let mut rest = sql.as_str();
         while let Some(i) = rest.find("CREATE TABLE ") {
             rest = &rest[i + 13..];

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod front;
 pub mod health;
 pub mod people;
+pub mod settings;
 pub mod thread;
