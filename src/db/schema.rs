@@ -75,6 +75,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tokens (id) {
+        id -> Integer,
+        kind -> Text,
+        token_hash -> Text,
+        user_id -> Nullable<Integer>,
+        email -> Text,
+        created_by -> Nullable<Integer>,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> users (author_id));
 diesel::joinable!(mentions -> posts (post_id));
 diesel::joinable!(sessions -> users (user_id));

@@ -44,6 +44,18 @@ pub enum Job {
         /// `ReplyPost` or `ReplyReply`.
         notice: crate::users::Notice,
     },
+    /// Send `user` a password reset link (the token is made when sending).
+    ResetMail {
+        /// The member.
+        user: i32,
+    },
+    /// Invite `email` to join, on behalf of admin `by` (the token is made when sending).
+    InviteMail {
+        /// The address invited.
+        email: String,
+        /// The inviting admin.
+        by: i32,
+    },
 }
 
 impl Job {
@@ -51,6 +63,8 @@ impl Job {
         match self {
             Job::MentionMail { .. } => "mention_mail",
             Job::ReplyMail { .. } => "reply_mail",
+            Job::ResetMail { .. } => "reset_mail",
+            Job::InviteMail { .. } => "invite_mail",
         }
     }
 }
@@ -198,6 +212,30 @@ pub fn retry_or_fail(
         ))
         .execute(conn)?;
     Ok(state)
+}
+
+/// Jobs that gave up, newest first (the admin page).
+pub fn failed(conn: &mut DbConn, limit: u32) -> QueryResult<Vec<JobRow>> {
+    jobs::table
+        .filter(jobs::state.eq("failed"))
+        .order(jobs::id.desc())
+        .select(JobRow::as_select())
+        .literal_limit(limit)
+        .load(conn)
+}
+
+/// Puts a failed job back in the queue for another round of tries (an admin's "Retry").
+pub fn retry_failed(conn: &mut DbConn, id: i32) -> QueryResult<bool> {
+    let now = db::now();
+    let n = diesel::update(jobs::table.find(id).filter(jobs::state.eq("failed")))
+        .set((
+            jobs::state.eq("pending"),
+            jobs::attempts.eq(0),
+            jobs::run_at.eq(now),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Forgets finished jobs older than a week (called by the worker now and then).

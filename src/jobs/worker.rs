@@ -13,7 +13,7 @@ use crate::db::{DbConn, DbPool};
 use crate::mail::{self, Mailer};
 use crate::posts::{self, PostId};
 use crate::render::Renderer;
-use crate::users::{self, Notice, UserId};
+use crate::users::{self, tokens, Notice, UserId};
 
 /// Jobs claimed at a time.
 const BATCH: u32 = 10;
@@ -138,6 +138,8 @@ impl Worker {
         let (post, user, notice) = match job {
             Job::MentionMail { post, user } => (post, user, Notice::Mention),
             Job::ReplyMail { post, user, notice } => (post, user, notice),
+            Job::ResetMail { user } => return self.reset_mail(user).await,
+            Job::InviteMail { email, by } => return self.invite_mail(email, by).await,
         };
         let found = db(&self.pool, move |c| {
             let p = posts::find_visible(c, PostId(post))?;
@@ -154,6 +156,41 @@ impl Worker {
             return Ok(());
         }
         let msg = mail::notification(&self.config, &self.renderer, notice, &post, &author, &to)
+            .map_err(|e| e.to_string())?;
+        self.mailer.send(msg).await
+    }
+}
+
+impl Worker {
+    /// Makes a reset token now (so no usable token is ever stored) and mails the link.
+    async fn reset_mail(&self, user: i32) -> Result<(), String> {
+        let found = db(&self.pool, move |c| {
+            let Some(u) = users::find(c, UserId(user))? else {
+                return Ok(None);
+            };
+            let token = tokens::issue(c, tokens::Purpose::Reset, Some(u.id), &u.email, None)?;
+            Ok(Some((u, token)))
+        })
+        .await?;
+        let Some((to, token)) = found else {
+            return Ok(());
+        };
+        let msg = mail::password_reset(&self.config, &self.renderer, &to, &token)
+            .map_err(|e| e.to_string())?;
+        self.mailer.send(msg).await
+    }
+
+    /// Makes an invitation token now and mails the link.
+    async fn invite_mail(&self, email: String, by: i32) -> Result<(), String> {
+        let found = db(&self.pool, move |c| {
+            let inviter = users::find(c, UserId(by))?;
+            let token = tokens::issue(c, tokens::Purpose::Invite, None, &email, Some(by))?;
+            Ok((inviter, email, token))
+        })
+        .await?;
+        let (inviter, email, token) = found;
+        let name = inviter.map_or_else(|| self.config.site_title.clone(), |u| u.display_name);
+        let msg = mail::invitation(&self.config, &self.renderer, &email, &name, &token)
             .map_err(|e| e.to_string())?;
         self.mailer.send(msg).await
     }

@@ -195,3 +195,88 @@ pub fn notification(
         ))
         .multipart(MultiPart::alternative_plain_html(text, html))?)
 }
+
+#[derive(Serialize)]
+struct LinkCtx<'a> {
+    site_title: &'a str,
+    name: &'a str,
+    link: String,
+}
+
+fn site_mail(
+    config: &Config,
+    renderer: &Renderer,
+    to: Mailbox,
+    subject: String,
+    template: &str,
+    ctx: &LinkCtx<'_>,
+) -> anyhow::Result<Message> {
+    let text = renderer.render_text(&format!("mail/{template}.txt"), ctx)?;
+    let html = renderer.render(&format!("mail/{template}.html"), ctx)?;
+    let from: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("POSTHASTE_MAIL_FROM: {e}"))?;
+    Ok(Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text, html))?)
+}
+
+/// The password reset mail: a single-use link valid for an hour.
+pub fn password_reset(
+    config: &Config,
+    renderer: &Renderer,
+    to: &User,
+    token: &str,
+) -> anyhow::Result<Message> {
+    let ctx = LinkCtx {
+        site_title: &config.site_title,
+        name: &to.display_name,
+        link: format!("{}/reset/{token}", base_url(config)),
+    };
+    let to_box = Mailbox::new(
+        Some(to.display_name.clone()),
+        to.email
+            .parse()
+            .map_err(|e| anyhow::anyhow!("recipient address: {e}"))?,
+    );
+    site_mail(
+        config,
+        renderer,
+        to_box,
+        format!("[{}] Reset your password", config.site_title),
+        "reset",
+        &ctx,
+    )
+}
+
+/// The invitation mail: a single-use link valid for a week.
+pub fn invitation(
+    config: &Config,
+    renderer: &Renderer,
+    email: &str,
+    inviter: &str,
+    token: &str,
+) -> anyhow::Result<Message> {
+    let ctx = LinkCtx {
+        site_title: &config.site_title,
+        name: inviter,
+        link: format!("{}/invite/{token}", base_url(config)),
+    };
+    let to_box = Mailbox::new(
+        None,
+        email
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invited address: {e}"))?,
+    );
+    site_mail(
+        config,
+        renderer,
+        to_box,
+        format!("[{}] {inviter} invited you to join", config.site_title),
+        "invite",
+        &ctx,
+    )
+}

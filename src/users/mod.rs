@@ -3,6 +3,7 @@
 pub mod password;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -457,6 +458,95 @@ pub fn set_notices(conn: &mut DbConn, id: UserId, wanted: &[(Notice, bool)]) -> 
         }
         Ok(())
     })
+}
+
+/// Asks for a password reset mail to `email`. Says nothing about whether the address has an
+/// account (the page shows the same answer either way).
+pub fn request_reset(conn: &mut DbConn, email: &str) -> QueryResult<()> {
+    if let Some(u) =
+        find_by_login(conn, email.trim())?.filter(|u| u.email.eq_ignore_ascii_case(email.trim()))
+    {
+        crate::jobs::enqueue(conn, &[crate::jobs::Job::ResetMail { user: u.id }])?;
+    }
+    Ok(())
+}
+
+/// Sets a new password with a reset token (single use, 1 hour) and ends every session of the
+/// member. None if the token is unknown, used or expired.
+pub fn reset_password(conn: &mut DbConn, token: &str, hash: &str) -> AppResult<Option<User>> {
+    conn.transaction(|conn| {
+        let Some(t) = tokens::redeem(conn, tokens::Purpose::Reset, token)? else {
+            return Ok(None);
+        };
+        let Some(id) = t.user_id else { return Ok(None) };
+        set_password_hash(conn, UserId(id), hash)?;
+        Ok(find(conn, UserId(id))?)
+    })
+}
+
+/// Invites `email` (admins only); refused if it already has an account.
+pub fn invite(conn: &mut DbConn, admin: &User, email: &Email) -> AppResult<()> {
+    if admin.role() != Role::Admin {
+        return Err(AppError::Forbidden("Only admins can invite people.".into()));
+    }
+    if find_by_login(conn, email.as_str())?.is_some() {
+        return Err(AppError::BadRequest(format!(
+            "{} already has an account.",
+            email.as_str()
+        )));
+    }
+    crate::jobs::enqueue(
+        conn,
+        &[crate::jobs::Job::InviteMail {
+            email: email.as_str().to_string(),
+            by: admin.id,
+        }],
+    )?;
+    Ok(())
+}
+
+/// Why accepting an invitation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    /// Unknown, used or expired.
+    #[error("This invitation has expired or was already used. Ask an admin for a new one.")]
+    Invalid,
+    /// Account creation refused (name taken, …).
+    #[error(transparent)]
+    Create(#[from] CreateUserError),
+}
+
+impl From<diesel::result::Error> for InviteError {
+    fn from(e: diesel::result::Error) -> Self {
+        InviteError::Create(CreateUserError::Db(e))
+    }
+}
+
+/// Creates the invited member's account (email from the invitation) and uses up the token.
+pub fn accept_invite(
+    conn: &mut DbConn,
+    token: &str,
+    username: Username,
+    display_name: DisplayName,
+    hash: &str,
+) -> Result<User, InviteError> {
+    conn.transaction(|conn| {
+        let t =
+            tokens::redeem(conn, tokens::Purpose::Invite, token)?.ok_or(InviteError::Invalid)?;
+        let email = Email::parse(&t.email).map_err(|_| InviteError::Invalid)?;
+        let new = NewUser {
+            username,
+            email,
+            display_name,
+            role: Role::Member,
+        };
+        Ok(create(conn, &new, hash, false)?)
+    })
+}
+
+/// The email an invitation token is for, if it is still usable.
+pub fn invitation(conn: &mut DbConn, token: &str) -> QueryResult<Option<String>> {
+    Ok(tokens::find(conn, tokens::Purpose::Invite, token)?.map(|t| t.email))
 }
 
 /// Replaces a member's password hash and ends every session they have, on every node.

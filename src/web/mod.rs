@@ -71,7 +71,7 @@ impl AppState {
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{assets, auth, front, health, people, settings, thread};
+    use pages::{account, assets, auth, front, health, people, settings, thread};
     cfg.route("/", web::get().to(front::index))
         .route("/posts", web::post().to(front::create))
         .route("/p/{id}", web::get().to(thread::permalink))
@@ -96,6 +96,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/unsubscribe/{user}/{kind}/{sig}",
             web::post().to(settings::unsubscribe),
         )
+        .route("/reset", web::get().to(account::reset_request_page))
+        .route("/reset", web::post().to(account::reset_request))
+        .route("/reset/{token}", web::get().to(account::reset_page))
+        .route("/reset/{token}", web::post().to(account::reset))
+        .route("/invite/{token}", web::get().to(account::invite_page))
+        .route("/invite/{token}", web::post().to(account::accept_invite))
+        .route("/admin", web::get().to(account::admin_page))
+        .route("/admin/invites", web::post().to(account::invite))
+        .route("/admin/jobs/{id}/retry", web::post().to(account::retry_job))
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))

@@ -6,6 +6,7 @@
 mod helpers;
 mod smtp;
 
+mod accounts;
 mod auth;
 mod browser;
 mod cli;

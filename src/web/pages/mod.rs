@@ -1,5 +1,6 @@
 //! Route handlers, one module per page or area.
 
+pub mod account;
 pub mod assets;
 pub mod auth;
 pub mod front;
