@@ -418,3 +418,138 @@ async fn without_smtp_mail_is_written_to_files() {
         "{text}"
     );
 }
+
+/// The real binary, killed with SIGKILL while a mail is pending (SMTP down), then started
+/// again: the mail goes out once SMTP is back, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_mail_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = SmtpServer::stopped().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let envs: Vec<(String, String)> = vec![
+        (
+            "POSTHASTE_DATA_DIR".into(),
+            dir.path().display().to_string(),
+        ),
+        (
+            "DATABASE_URL".into(),
+            format!("sqlite://{}", dir.path().join("kill.db").display()),
+        ),
+        ("POSTHASTE_ADDR".into(), format!("127.0.0.1:{port}")),
+        ("POSTHASTE_SMTP_URL".into(), smtp.url()),
+        ("POSTHASTE_WORKER_POLL_MS".into(), "50".into()),
+        ("POSTHASTE_RETRY_BASE_SECS".into(), "1".into()),
+        ("POSTHASTE_LOG".into(), "warn".into()),
+    ];
+    let command = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_posthaste"));
+        c.args(args).env_remove("DATABASE_URL").env_remove("PORT");
+        for (k, v) in &envs {
+            c.env(k, v);
+        }
+        c
+    };
+    for (name, admin) in [("admin", true), ("ana", false)] {
+        let mut args = vec!["user", "add", "--username", name, "--email"];
+        let email = format!("{name}@example.com");
+        args.push(&email);
+        args.push("--password-stdin");
+        if admin {
+            args.push("--admin");
+        }
+        let mut child = command(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{name}-password\n").as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let start = |c: &dyn Fn(&[&str]) -> std::process::Command| {
+        c(&["serve"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let wait_up = || async {
+        for _ in 0..300 {
+            if reqwest::get(format!("{base}/healthz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server did not start");
+    };
+    let mut first = start(&command);
+    wait_up().await;
+    let client = cookie_client();
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page).unwrap();
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("login", "admin"),
+            ("password", "admin-password"),
+            ("csrf_token", &token),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page).unwrap();
+    let r = client
+        .post(format!("{base}/posts"))
+        .form(&[("body", "@ana before the crash"), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "the post succeeds while SMTP is down");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    first.kill().unwrap(); // SIGKILL: no graceful shutdown
+    first.wait().unwrap();
+    assert!(smtp.messages().is_empty());
+    smtp.restart().await;
+    let mut second = start(&command);
+    wait_up().await;
+    let mails = smtp.wait_for(1, 15).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "delivered exactly once after the restart"
+    );
+    assert!(mails[0].contains("ana@example.com"));
+}
