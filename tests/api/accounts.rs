@@ -5,22 +5,10 @@ use std::time::Duration;
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use crate::smtp::SmtpServer;
+use crate::smtp::{app_with_smtp, SmtpServer};
 use diesel::prelude::*;
 use posthaste::db::schema::{jobs, tokens};
 use posthaste::users::{self, Role};
-
-async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with(backend, move |s| {
-        s.smtp_url = Some(url);
-        s.public_url = Some("http://posthaste.test".into());
-        s.worker_poll_ms = 50;
-        s.retry_base_secs = 1;
-    })
-    .await
-    .expect("backend")
-}
 
 /// The path of the first `http://posthaste.test/...` link in a mail (decoding quoted-printable
 /// soft breaks).

@@ -6,24 +6,10 @@ use std::time::Duration;
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use crate::smtp::SmtpServer;
+use crate::smtp::{app_with_smtp, SmtpServer};
 use diesel::prelude::*;
 use posthaste::db::schema::jobs;
 use posthaste::users::Role;
-
-async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with(backend, move |s| {
-        s.smtp_url = Some(url);
-        s.public_url = Some("http://posthaste.test".into());
-        s.worker_poll_ms = 50;
-        s.retry_base_secs = 1;
-        s.smtp_timeout_secs = 2;
-        s.mail_from = "Team <team@posthaste.test>".into();
-    })
-    .await
-    .expect("backend")
-}
 
 fn job_states(app: &TestApp) -> Vec<(String, i32)> {
     app.db(|c| {

@@ -8,6 +8,24 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::helpers::{Backend, TestApp};
+
+/// An app that mails through `smtp`, with links on http://posthaste.test, a fast worker and
+/// one-second retries.
+pub async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
+    let url = smtp.url();
+    TestApp::spawn_with(backend, move |s| {
+        s.smtp_url = Some(url);
+        s.public_url = Some("http://posthaste.test".into());
+        s.worker_poll_ms = 50;
+        s.retry_base_secs = 1;
+        s.smtp_timeout_secs = 2;
+        s.mail_from = "Team <team@posthaste.test>".into();
+    })
+    .await
+    .expect("backend")
+}
+
 /// A running (or stopped) test SMTP server.
 pub struct SmtpServer {
     pub port: u16,

@@ -105,10 +105,11 @@ pub async fn index(
     render_front(&state, &session, user, before, StatusCode::OK, composer).await
 }
 
+/// A form with one Markdown `body` (new post, edit).
 #[derive(Deserialize)]
 pub struct PostForm {
     #[serde(default)]
-    body: String,
+    pub body: String,
 }
 
 #[derive(Serialize)]

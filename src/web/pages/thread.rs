@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::auth::NoFields;
-use super::front::htmx_error;
+use super::front::{htmx_error, PostForm};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::posts::thread::{Node, Thread};
@@ -377,12 +377,6 @@ pub async fn edit_form(
     )
 }
 
-#[derive(Deserialize)]
-pub struct EditForm {
-    #[serde(default)]
-    body: String,
-}
-
 /// `POST /p/{id}/edit`: saves (author or admin), re-rendering the text now.
 pub async fn save_edit(
     state: web::Data<AppState>,
@@ -390,7 +384,7 @@ pub async fn save_edit(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
     id: web::Path<String>,
-    form: CsrfForm<EditForm>,
+    form: CsrfForm<PostForm>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let raw = form.0.body;
