@@ -79,6 +79,16 @@ async fn a_mention_sends_exactly_one_mail(backend: Backend) {
         m.contains(&format!("http://posthaste.test/p/{id}")),
         "link to the post: {m}"
     );
+    let unsubscribe = header(m, "List-Unsubscribe").expect("List-Unsubscribe header");
+    assert!(
+        unsubscribe.starts_with("<http://posthaste.test/unsubscribe/")
+            && unsubscribe.contains("/mention/"),
+        "{unsubscribe}"
+    );
+    assert_eq!(
+        header(m, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
     // A reply's mail links to its anchor; the author is never mailed about their own mention.
     let r = app
         .reply(id, id, "thanks @ana, and note to self @admin")
