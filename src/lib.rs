@@ -6,6 +6,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hooks;
 pub mod jobs;
 pub mod mail;
 pub mod mentions;
