@@ -129,6 +129,18 @@ pub fn enqueue(conn: &mut DbConn, list: &[Job]) -> QueryResult<()> {
     Ok(())
 }
 
+/// Whether this exact job was enqueued after `since` (to rate-limit mails people can trigger).
+pub fn enqueued_since(conn: &mut DbConn, job: &Job, since: NaiveDateTime) -> QueryResult<bool> {
+    let payload = serde_json::to_string(job).unwrap_or_default();
+    let n: i64 = jobs::table
+        .filter(jobs::kind.eq(job.kind()))
+        .filter(jobs::created_at.gt(since))
+        .filter(jobs::payload.eq(payload))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Claims up to `n` runnable jobs for worker `me`.
 pub fn claim(conn: &mut DbConn, me: &str, n: u32) -> QueryResult<Vec<JobRow>> {
     let now = db::now();

@@ -463,13 +463,25 @@ pub fn set_notices(conn: &mut DbConn, id: UserId, wanted: &[(Notice, bool)]) -> 
 /// Asks for a password reset mail to `email`. Says nothing about whether the address has an
 /// account (the page shows the same answer either way).
 pub fn request_reset(conn: &mut DbConn, email: &str) -> QueryResult<()> {
-    if let Some(u) =
+    let Some(u) =
         find_by_login(conn, email.trim())?.filter(|u| u.email.eq_ignore_ascii_case(email.trim()))
-    {
-        crate::jobs::enqueue(conn, &[crate::jobs::Job::ResetMail { user: u.id }])?;
+    else {
+        return Ok(());
+    };
+    let job = crate::jobs::Job::ResetMail { user: u.id };
+    let since = db::now() - chrono::Duration::minutes(RESET_EVERY_MINUTES);
+    if crate::jobs::enqueued_since(conn, &job, since)? {
+        tracing::info!(
+            user = u.id,
+            "password reset mail sent recently; not sending another"
+        );
+        return Ok(());
     }
-    Ok(())
+    crate::jobs::enqueue(conn, &[job])
 }
+
+/// At most one reset mail per member per this many minutes, so nobody can flood an inbox.
+pub const RESET_EVERY_MINUTES: i64 = 5;
 
 /// Sets a new password with a reset token (single use, 1 hour) and ends every session of the
 /// member. None if the token is unknown, used or expired.

@@ -91,6 +91,17 @@ async fn password_reset_by_email(backend: Backend) {
             .status(),
         401
     );
+    // At most one reset mail per member per 5 minutes (no inbox flooding).
+    anon.post_form("/reset", &[("email", "ana@example.com")])
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1, "rate-limited");
+    app.db(|c| {
+        diesel::update(jobs::table)
+            .set(jobs::created_at.eq(posthaste::db::now() - chrono::Duration::minutes(10)))
+            .execute(c)
+            .unwrap()
+    });
     // An expired link does nothing.
     anon.post_form("/reset", &[("email", "ana@example.com")])
         .await;
