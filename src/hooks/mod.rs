@@ -42,12 +42,6 @@ struct Entry<F: ?Sized> {
 type FilterFn<T> = dyn Fn(T) -> Result<T, HookError> + Send + Sync;
 type ActionFn<E> = dyn Fn(&E) -> Result<(), HookError> + Send + Sync;
 
-/// Insert keeping (priority, registration order).
-fn insert_sorted<F: ?Sized>(list: &mut Vec<Entry<F>>, e: Entry<F>) {
-    let at = list.partition_point(|x| x.priority <= e.priority);
-    list.insert(at, e);
-}
-
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -55,21 +49,51 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// A value-transforming hook point.
-pub struct Filter<T> {
+/// The registrations of one hook point, kept in (priority, registration) order.
+struct Chain<F: ?Sized> {
     name: &'static str,
-    entries: Vec<Entry<FilterFn<T>>>,
+    entries: Vec<Entry<F>>,
     next_id: u64,
 }
 
-impl<T: Clone> Filter<T> {
-    /// An empty hook point called `name` (for logs).
-    pub fn new(name: &'static str) -> Self {
+impl<F: ?Sized> Chain<F> {
+    fn new(name: &'static str) -> Self {
         Self {
             name,
             entries: Vec::new(),
             next_id: 0,
         }
+    }
+
+    fn add(&mut self, plugin: &'static str, priority: i32, f: Box<F>) -> HookId {
+        self.next_id += 1;
+        let at = self.entries.partition_point(|x| x.priority <= priority);
+        self.entries.insert(
+            at,
+            Entry {
+                id: self.next_id,
+                priority,
+                plugin,
+                f,
+            },
+        );
+        HookId(self.next_id)
+    }
+
+    fn remove(&mut self, id: HookId) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.id != id.0);
+        self.entries.len() != before
+    }
+}
+
+/// A value-transforming hook point.
+pub struct Filter<T>(Chain<FilterFn<T>>);
+
+impl<T: Clone> Filter<T> {
+    /// An empty hook point called `name` (for logs).
+    pub fn new(name: &'static str) -> Self {
+        Self(Chain::new(name))
     }
 
     /// Registers `f` for `plugin` at `priority`.
@@ -79,50 +103,38 @@ impl<T: Clone> Filter<T> {
         priority: i32,
         f: impl Fn(T) -> Result<T, HookError> + Send + Sync + 'static,
     ) -> HookId {
-        self.next_id += 1;
-        insert_sorted(
-            &mut self.entries,
-            Entry {
-                id: self.next_id,
-                priority,
-                plugin,
-                f: Box::new(f),
-            },
-        );
-        HookId(self.next_id)
+        self.0.add(plugin, priority, Box::new(f))
     }
 
     /// Unregisters; false if it was not registered here.
     pub fn remove(&mut self, id: HookId) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|e| e.id != id.0);
-        self.entries.len() != before
+        self.0.remove(id)
     }
 
     /// Number of registered functions.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.0.entries.len()
     }
 
     /// Whether nothing is registered.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.0.entries.is_empty()
     }
 
     /// Runs `value` through every function in order. Only a [`HookError::Reject`] comes back
     /// as an error; failures and panics are logged and that function is skipped.
     pub fn apply(&self, value: T) -> Result<T, HookError> {
         let mut value = value;
-        for e in &self.entries {
+        for e in &self.0.entries {
             let input = value.clone();
             match catch_unwind(AssertUnwindSafe(|| (e.f)(input))) {
                 Ok(Ok(v)) => value = v,
                 Ok(Err(HookError::Reject(msg))) => return Err(HookError::Reject(msg)),
                 Ok(Err(HookError::Failed(why))) => {
-                    tracing::error!(hook = self.name, plugin = e.plugin, error = %why, "filter failed; its input is kept");
+                    tracing::error!(hook = self.0.name, plugin = e.plugin, error = %why, "filter failed; its input is kept");
                 }
                 Err(p) => {
-                    tracing::error!(hook = self.name, plugin = e.plugin, panic = %panic_message(&*p), "filter panicked; its input is kept");
+                    tracing::error!(hook = self.0.name, plugin = e.plugin, panic = %panic_message(&*p), "filter panicked; its input is kept");
                 }
             }
         }
@@ -131,20 +143,12 @@ impl<T: Clone> Filter<T> {
 }
 
 /// A "something happened" hook point.
-pub struct Action<E> {
-    name: &'static str,
-    entries: Vec<Entry<ActionFn<E>>>,
-    next_id: u64,
-}
+pub struct Action<E>(Chain<ActionFn<E>>);
 
 impl<E> Action<E> {
     /// An empty hook point called `name` (for logs).
     pub fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            entries: Vec::new(),
-            next_id: 0,
-        }
+        Self(Chain::new(name))
     }
 
     /// Registers `f` for `plugin` at `priority`.
@@ -154,36 +158,24 @@ impl<E> Action<E> {
         priority: i32,
         f: impl Fn(&E) -> Result<(), HookError> + Send + Sync + 'static,
     ) -> HookId {
-        self.next_id += 1;
-        insert_sorted(
-            &mut self.entries,
-            Entry {
-                id: self.next_id,
-                priority,
-                plugin,
-                f: Box::new(f),
-            },
-        );
-        HookId(self.next_id)
+        self.0.add(plugin, priority, Box::new(f))
     }
 
     /// Unregisters; false if it was not registered here.
     pub fn remove(&mut self, id: HookId) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|e| e.id != id.0);
-        self.entries.len() != before
+        self.0.remove(id)
     }
 
     /// Notifies every function in order; failures and panics are logged and the rest still run.
     pub fn notify(&self, event: &E) {
-        for e in &self.entries {
+        for e in &self.0.entries {
             match catch_unwind(AssertUnwindSafe(|| (e.f)(event))) {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => {
-                    tracing::error!(hook = self.name, plugin = e.plugin, error = %err, "action failed")
+                    tracing::error!(hook = self.0.name, plugin = e.plugin, error = %err, "action failed")
                 }
                 Err(p) => {
-                    tracing::error!(hook = self.name, plugin = e.plugin, panic = %panic_message(&*p), "action panicked")
+                    tracing::error!(hook = self.0.name, plugin = e.plugin, panic = %panic_message(&*p), "action panicked")
                 }
             }
         }
