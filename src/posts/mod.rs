@@ -26,6 +26,19 @@ pub const PAGE_SIZE: i64 = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PostId(pub i32);
 
+impl PostId {
+    /// A page cursor (`?before=ID`): absent or empty means the first page.
+    pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Self>, String> {
+        match raw {
+            None | Some("") => Ok(None),
+            Some(s) => s
+                .parse::<i32>()
+                .map(|id| Some(PostId(id)))
+                .map_err(|_| "That page link is broken: `before` must be a post number.".into()),
+        }
+    }
+}
+
 /// A post or reply body as typed: non-blank, at most [`MAX_BODY_CHARS`] characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostBody(String);
@@ -105,6 +118,17 @@ struct NewPostRow<'a> {
     updated_at: NaiveDateTime,
 }
 
+/// Inserts a post or reply and records whom it mentions; returns its id. Call inside the
+/// write transaction.
+fn insert(conn: &mut DbConn, row: &NewPostRow<'_>, mentioned: &[i32]) -> QueryResult<i32> {
+    diesel::insert_into(posts::table)
+        .values(row)
+        .execute(conn)?;
+    let id = db::last_insert_id(conn)?;
+    mentions::record(conn, PostId(id), mentioned, row.created_at)?;
+    Ok(id)
+}
+
 /// Publishes a top-level post by `author`: infers the title, renders the body once and stores
 /// both.
 pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<Post> {
@@ -118,25 +142,22 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
     let html = markdown::to_html_with(rest, &|n| mentioned.link(n));
     let now = db::now();
     let post = conn.transaction(|conn| -> QueryResult<Post> {
-        diesel::insert_into(posts::table)
-            .values(NewPostRow {
-                author_id: author.id,
-                parent_id: None,
-                thread_id: 0,
-                title: title.as_deref(),
-                body_md: body.as_str(),
-                body_html: &html,
-                created_at: now,
-                updated_at: now,
-            })
-            .execute(conn)?;
-        let id = db::last_insert_id(conn)?;
+        let row = NewPostRow {
+            author_id: author.id,
+            parent_id: None,
+            thread_id: 0,
+            title: title.as_deref(),
+            body_md: body.as_str(),
+            body_html: &html,
+            created_at: now,
+            updated_at: now,
+        };
+        let notify = mentioned.others(author.id);
+        let id = insert(conn, &row, &notify)?;
         // A top-level post is its own thread, so a whole thread loads by one indexed column.
         diesel::update(posts::table.find(id))
             .set(posts::thread_id.eq(id))
             .execute(conn)?;
-        let notify = mentioned.others(author.id);
-        mentions::record(conn, PostId(id), &notify, now)?;
         jobs::enqueue(conn, &mention_mails(id, &notify))?;
         posts::table.find(id).select(Post::as_select()).first(conn)
     })?;
@@ -431,21 +452,18 @@ pub fn reply(
             parent_post.author_id
         };
         let now = db::now();
-        diesel::insert_into(posts::table)
-            .values(NewPostRow {
-                author_id: author.id,
-                parent_id: Some(parent.0),
-                thread_id: thread.0,
-                title: None,
-                body_md: body.as_str(),
-                body_html: &html,
-                created_at: now,
-                updated_at: now,
-            })
-            .execute(conn)?;
-        let id = db::last_insert_id(conn)?;
+        let row = NewPostRow {
+            author_id: author.id,
+            parent_id: Some(parent.0),
+            thread_id: thread.0,
+            title: None,
+            body_md: body.as_str(),
+            body_html: &html,
+            created_at: now,
+            updated_at: now,
+        };
         let notify = mentioned.others(author.id);
-        mentions::record(conn, PostId(id), &notify, now)?;
+        let id = insert(conn, &row, &notify)?;
         let mut mails = mention_mails(id, &notify);
         mails.extend(reply_mails(
             id,

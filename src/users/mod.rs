@@ -289,6 +289,19 @@ impl Password {
         }
         Ok(Self(s.to_string()))
     }
+    /// Parses a new password typed twice; lists every problem (too short, not the same).
+    pub fn parse_confirmed(password: &str, confirm: &str) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let parsed = Self::parse(password).map_err(|e| problems.push(e)).ok();
+        if password != confirm {
+            problems.push("The two passwords do not match.".into());
+        }
+        match parsed {
+            Some(p) if problems.is_empty() => Ok(p),
+            _ => Err(problems),
+        }
+    }
+
     /// The secret.
     pub fn expose(&self) -> &str {
         &self.0
@@ -603,6 +616,19 @@ mod tests {
         assert!(DisplayName::parse("a\u{0}b").is_err());
         assert!(Password::parse("short").is_err());
         assert!(Password::parse("long enough").is_ok());
+        assert!(Password::parse_confirmed("long enough", "long enough").is_ok());
+        assert_eq!(
+            Password::parse_confirmed("short", "other")
+                .unwrap_err()
+                .len(),
+            2
+        );
+        assert_eq!(
+            Password::parse_confirmed("long enough", "long enougH")
+                .unwrap_err()
+                .len(),
+            1
+        );
         assert_eq!(
             format!("{:?}", Password::parse("secret123").unwrap()),
             "Password(***)"

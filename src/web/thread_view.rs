@@ -1,6 +1,7 @@
 //! Posts and their threads as HTML: view models for a post, its replies and their forms, and
 //! the rendering that nests replies (children first, so each template gets its children as a
-//! ready string; see `views::render_each` for why not handlebars partials in loops).
+//! ready string: a handlebars `{{> partial}}` inside `{{#each}}` deep-copies each item's
+//! context and costs more than the rest of the page together).
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -28,10 +29,19 @@ pub struct RenderCtx<'a> {
     pub state: &'a AppState,
     /// The signed-in member.
     pub viewer: &'a User,
-    /// Their CSRF token.
-    pub csrf_token: &'a str,
     /// Render time, for relative times.
     pub now: NaiveDateTime,
+}
+
+impl<'a> RenderCtx<'a> {
+    /// Rendering for `viewer`, now.
+    pub fn new(state: &'a AppState, viewer: &'a User) -> Self {
+        Self {
+            state,
+            viewer,
+            now: crate::db::now(),
+        }
+    }
 }
 
 /// The editable block of a post or reply (`partials/content`).

@@ -23,8 +23,6 @@ pub struct PersonView {
     pub initials: String,
     /// Gravatar URL (d=blank, drawn over the initials) when enabled.
     pub avatar_url: Option<String>,
-    /// Colour bucket of the initials circle.
-    pub avatar_hue: u32,
     /// `hue-N` CSS class for the initials circle.
     pub avatar_class: String,
     /// Admin?
@@ -51,7 +49,6 @@ impl PersonView {
                     hex::encode(digest)
                 )
             }),
-            avatar_hue: hue * 30,
             avatar_class: format!("hue-{hue}"),
             is_admin: u.role() == Role::Admin,
         }
@@ -128,21 +125,6 @@ pub fn page<T: Serialize>(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
-}
-
-/// Renders `template` once per item and concatenates the results: the list pages' way of
-/// using an item partial. A handlebars `{{> partial}}` inside `{{#each}}` deep-copies each
-/// item's context and costs more than the rest of the page together.
-pub fn render_each<T: Serialize>(
-    state: &AppState,
-    template: &str,
-    items: &[T],
-) -> AppResult<String> {
-    let mut html = String::with_capacity(items.len() * 1200);
-    for item in items {
-        html.push_str(&state.renderer.render(template, item)?);
-    }
-    Ok(html)
 }
 
 /// Renders a fragment (for htmx) without the layout.

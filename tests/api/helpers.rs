@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use posthaste::config::{Config, RawSettings};
-use posthaste::db::{self, DatabaseUrl, DbConn, DbPool, QueryCounter};
+use posthaste::db::{self, DbConn, DbPool, QueryCounter};
 use posthaste::startup::Application;
 use posthaste::users::{
     self, password, DisplayName, Email, NewUser, Password, Role, User, Username,
@@ -384,9 +384,4 @@ pub fn href_of(html: &str, selector: &str) -> Option<String> {
         .value()
         .attr("href")
         .map(|s| s.replace("&amp;", "&"))
-}
-
-#[allow(dead_code)]
-pub fn is_mysql_url(u: &DatabaseUrl) -> bool {
-    matches!(u, DatabaseUrl::Mysql(_))
 }

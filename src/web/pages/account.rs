@@ -9,11 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
 use crate::users::{
-    self, password, sessions::USER_ID_KEY, DisplayName, Email, InviteError, Password, Role, User,
-    Username,
+    self, password, DisplayName, Email, InviteError, Password, Role, User, Username,
 };
 use crate::web::extract::{CsrfForm, CurrentUser};
-use crate::web::{csrf, views, AppState};
+use crate::web::{views, AppState};
 
 fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -157,12 +156,9 @@ pub async fn reset(
     let t = token.into_inner();
     let f = form.0;
     let mut errors = Vec::new();
-    let pw = Password::parse(&f.password)
-        .map_err(|e| errors.push(e))
+    let pw = Password::parse_confirmed(&f.password, &f.password_confirm)
+        .map_err(|e| errors.extend(e))
         .ok();
-    if f.password != f.password_confirm {
-        errors.push("The two passwords do not match.".into());
-    }
     let (Some(pw), true) = (pw, errors.is_empty()) else {
         let ctx = ResetCtx {
             action: format!("/reset/{t}"),
@@ -281,12 +277,9 @@ pub async fn accept_invite(
         &f.display_name
     };
     let display = DisplayName::parse(shown).map_err(|e| errors.push(e)).ok();
-    let pw = Password::parse(&f.password)
-        .map_err(|e| errors.push(e))
+    let pw = Password::parse_confirmed(&f.password, &f.password_confirm)
+        .map_err(|e| errors.extend(e))
         .ok();
-    if f.password != f.password_confirm {
-        errors.push("The two passwords do not match.".into());
-    }
     let retry = |errors: Vec<String>| {
         let ctx = InviteCtx {
             action: format!("/invite/{t}"),
@@ -317,11 +310,7 @@ pub async fn accept_invite(
         .await?;
     match created {
         Ok(user) => {
-            session.renew();
-            session
-                .insert(USER_ID_KEY, user.id)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-            csrf::rotate(&session);
+            super::auth::sign_in(&session, &user)?;
             tracing::info!(user = user.id, "invitation accepted");
             Ok(see_other("/"))
         }

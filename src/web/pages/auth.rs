@@ -33,7 +33,7 @@ fn safe_next(next: &str) -> &str {
 }
 
 /// Marks the session as signed in, with a new session key and a new CSRF token.
-fn sign_in(session: &Session, user: &User) -> AppResult<()> {
+pub(crate) fn sign_in(session: &Session, user: &User) -> AppResult<()> {
     session.renew();
     session
         .insert(USER_ID_KEY, user.id)
@@ -232,12 +232,9 @@ pub async fn setup(
     .map_err(|e| errors.push(e))
     .ok();
     let email = Email::parse(&f.email).map_err(|e| errors.push(e)).ok();
-    let password = Password::parse(&f.password)
-        .map_err(|e| errors.push(e))
+    let password = Password::parse_confirmed(&f.password, &f.password_confirm)
+        .map_err(|e| errors.extend(e))
         .ok();
-    if f.password != f.password_confirm {
-        errors.push("The two passwords do not match.".into());
-    }
     let (Some(username), Some(display_name), Some(email), Some(password), true) =
         (username, display_name, email, password, errors.is_empty())
     else {

@@ -5,17 +5,24 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::posts::{self, PostBody, PostId, MAX_BODY_CHARS, PAGE_SIZE};
 use crate::users::User;
 use crate::web::extract::{is_htmx, CsrfForm, CurrentUser};
 use crate::web::thread_view::{RenderCtx, Replies};
-use crate::web::{csrf, views, AppState};
+use crate::web::{views, AppState};
 
+/// `?before=ID`: the keyset cursor of list pages.
 #[derive(Deserialize)]
-pub struct FrontQuery {
+pub struct PageQuery {
     before: Option<String>,
+}
+
+impl PageQuery {
+    /// The cursor, or a 400 for a malformed one.
+    pub fn cursor(&self) -> AppResult<Option<PostId>> {
+        PostId::parse_cursor(self.before.as_deref()).map_err(AppError::BadRequest)
+    }
 }
 
 #[derive(Serialize)]
@@ -52,13 +59,7 @@ async fn render_front(
             Ok((page, replies))
         })
         .await?;
-    let token = csrf::token(session);
-    let ctx = RenderCtx {
-        state,
-        viewer: &user,
-        csrf_token: &token,
-        now: db::now(),
-    };
+    let ctx = RenderCtx::new(state, &user);
     let front = FrontCtx {
         prompt: state
             .config
@@ -90,14 +91,9 @@ pub async fn index(
     state: web::Data<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
-    q: web::Query<FrontQuery>,
+    q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let before = match q.before.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(PostId(s.parse::<i32>().map_err(|_| {
-            AppError::BadRequest("That page link is broken: `before` must be a post number.".into())
-        })?)),
-    };
+    let before = q.cursor()?;
     let composer = Composer {
         body: "",
         error: None,
@@ -170,13 +166,7 @@ pub async fn create(
     let author = user.clone();
     let post = state.db(move |c| posts::publish(c, &author, &body)).await?;
     if is_htmx(&req) {
-        let token = csrf::token(&session);
-        let ctx = RenderCtx {
-            state: &state,
-            viewer: &user,
-            csrf_token: &token,
-            now: db::now(),
-        };
+        let ctx = RenderCtx::new(&state, &user);
         let html = ctx.render_post(&post, &user.profile(), &[], None, Replies::Latest)?;
         return Ok(HttpResponse::Created()
             .content_type("text/html; charset=utf-8")

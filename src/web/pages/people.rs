@@ -9,27 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::mentions;
-use crate::posts::{self, Post, PostId, PAGE_SIZE};
+use crate::posts::{self, Post, PAGE_SIZE};
 use crate::render::time;
 use crate::users::{self, Profile, User};
 use crate::web::extract::CurrentUser;
+use crate::web::pages::front::PageQuery;
 use crate::web::thread_view;
 use crate::web::views::{self, PersonView};
 use crate::web::AppState;
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    before: Option<String>,
-}
-
-fn cursor(q: &PageQuery) -> AppResult<Option<PostId>> {
-    match q.before.as_deref() {
-        None | Some("") => Ok(None),
-        Some(s) => s.parse::<i32>().map(|id| Some(PostId(id))).map_err(|_| {
-            AppError::BadRequest("That page link is broken: `before` must be a post number.".into())
-        }),
-    }
-}
 
 /// One post or reply in a list, with where it belongs.
 #[derive(Serialize, Hash)]
@@ -115,7 +102,7 @@ pub async fn mentions_page(
     CurrentUser(user): CurrentUser,
     q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let before = cursor(&q)?;
+    let before = q.cursor()?;
     let me = user.id;
     let (rows, headlines) = state
         .db(move |c| {
@@ -152,7 +139,7 @@ pub async fn person_page(
     name: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let before = cursor(&q)?;
+    let before = q.cursor()?;
     let name = name.into_inner();
     if name.contains('@') {
         return Err(AppError::NotFound);

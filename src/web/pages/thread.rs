@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::NoFields;
 use super::front::{htmx_error, PostForm};
-use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::posts::thread::{Node, Thread};
 use crate::posts::{self, Post, PostBody, PostId};
@@ -107,12 +106,7 @@ async fn render_permalink(
         return Ok(see_other(&thread_view::reply_permalink(&post)));
     }
     let token = csrf::token(session);
-    let ctx = RenderCtx {
-        state,
-        viewer: user,
-        csrf_token: &token,
-        now: db::now(),
-    };
+    let ctx = RenderCtx::new(state, user);
     let post_html = ctx.render_post(&post, &author, &replies, None, Replies::All)?;
     let reply_form_html = if user.can_post() {
         // Answer the requested reply if it is live in this thread, else the post.
@@ -167,18 +161,11 @@ pub async fn permalink(
 /// `GET /p/{id}/replies` (htmx): the thread's full replies section ("Show all N replies").
 pub async fn all_replies(
     state: web::Data<AppState>,
-    session: Session,
     CurrentUser(user): CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (post, author, replies) = load_thread(&state, parse_id(&id)?).await?;
-    let token = csrf::token(&session);
-    let ctx = RenderCtx {
-        state: &state,
-        viewer: &user,
-        csrf_token: &token,
-        now: db::now(),
-    };
+    let ctx = RenderCtx::new(&state, &user);
     let thread = Thread::new(&replies, &author.display_name);
     Ok(html(
         StatusCode::OK,
@@ -312,13 +299,7 @@ pub async fn create_reply(
         in_reply_to: (container.unwrap_or(root.id) != parent.0).then_some(parent_author),
         children: Vec::new(),
     };
-    let token = csrf::token(&session);
-    let ctx = RenderCtx {
-        state: &state,
-        viewer: &user,
-        csrf_token: &token,
-        now: db::now(),
-    };
+    let ctx = RenderCtx::new(&state, &user);
     let target = match container {
         Some(c) => format!("#children-r-{c}"),
         None => format!("#children-p-{}", root.id),
@@ -522,7 +503,6 @@ fn find_node<'t, 'a>(nodes: &'t [Node<'a>], id: i32) -> Option<&'t Node<'a>> {
 /// `POST /p/{id}/delete` (author or admin).
 pub async fn delete(
     state: web::Data<AppState>,
-    session: Session,
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
     id: web::Path<String>,
@@ -563,13 +543,7 @@ pub async fn delete(
     let (root, root_author, replies) = load_thread(&state, PostId(post.thread_id)).await?;
     let t = Thread::new(&replies, &root_author.display_name);
     let tree = t.tree(root.id, state.config.max_reply_depth);
-    let token = csrf::token(&session);
-    let ctx = RenderCtx {
-        state: &state,
-        viewer: &user,
-        csrf_token: &token,
-        now: db::now(),
-    };
+    let ctx = RenderCtx::new(&state, &user);
     let body = match find_node(&tree, post.id) {
         Some(n) => ctx.render_node(n)?,
         None => String::new(),
