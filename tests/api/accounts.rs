@@ -24,6 +24,16 @@ fn link_in(mail: &str, prefix: &str) -> String {
         .collect()
 }
 
+/// Moves every token's expiry into the past.
+fn expire_all_tokens(app: &TestApp) {
+    app.db(|c| {
+        diesel::update(tokens::table)
+            .set(tokens::expires_at.eq(posthaste::db::now() - chrono::Duration::minutes(1)))
+            .execute(c)
+            .unwrap()
+    });
+}
+
 async fn password_reset_by_email(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let app = app_with_smtp(backend, &smtp).await;
@@ -107,12 +117,7 @@ async fn password_reset_by_email(backend: Backend) {
         .await;
     let mails = smtp.wait_for(2, 10).await;
     let path = link_in(&mails[1], "/reset/");
-    app.db(|c| {
-        diesel::update(tokens::table)
-            .set(tokens::expires_at.eq(posthaste::db::now() - chrono::Duration::minutes(1)))
-            .execute(c)
-            .unwrap()
-    });
+    expire_all_tokens(&app);
     assert_eq!(anon.get(&path).await.status(), 410);
     let r = anon
         .post_form(
@@ -217,12 +222,7 @@ async fn invitations_by_email(backend: Backend) {
         .await;
     let mails = smtp.wait_for(2, 10).await;
     let path = link_in(&mails[1], "/invite/");
-    app.db(|c| {
-        diesel::update(tokens::table)
-            .set(tokens::expires_at.eq(posthaste::db::now() - chrono::Duration::minutes(1)))
-            .execute(c)
-            .unwrap()
-    });
+    expire_all_tokens(&app);
     assert_eq!(app.other_client().get(&path).await.status(), 410);
     assert_eq!(app.db(|c| users::count(c).unwrap()), 3);
 }

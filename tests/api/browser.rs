@@ -63,6 +63,23 @@ const MENTION_PICKED: &str = "Thanks @maria ";
 /// Typed after the pick; identifies the post on the page and in /mentions.
 const MENTION_REST: &str = "for the review";
 
+/// Fails if the page scrolls sideways (its content is wider than the window).
+async fn ensure_no_horizontal_scroll(driver: &WebDriver, what: &str) -> anyhow::Result<()> {
+    let widths = js(
+        driver,
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        widths[0].as_i64() <= widths[1].as_i64(),
+        "horizontal scroll {what}: scrollWidth {} > innerWidth {}",
+        widths[0],
+        widths[1]
+    );
+    Ok(())
+}
+
 /// A child process killed (and reaped) when dropped.
 struct ChildGuard {
     name: &'static str,
@@ -562,18 +579,7 @@ async fn setup_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> 
     set_viewport(&driver, 1280, 900).await?;
     screenshot(&driver, shots, "front-1280.png").await?;
     set_viewport(&driver, 390, 844).await?;
-    let overflow = js(
-        &driver,
-        "return [document.documentElement.scrollWidth, window.innerWidth];",
-        vec![],
-    )
-    .await?;
-    ensure!(
-        overflow[0].as_i64() <= overflow[1].as_i64(),
-        "horizontal scroll at 390 px: scrollWidth {} > innerWidth {}",
-        overflow[0],
-        overflow[1]
-    );
+    ensure_no_horizontal_scroll(&driver, "at 390 px").await?;
     screenshot(&driver, shots, "front-390.png").await?;
     println!("browser test: no horizontal scroll at 390x844");
     set_viewport(&driver, 1280, 900).await?;
@@ -913,18 +919,7 @@ async fn thread_scenario(
     screenshot(&driver, shots, "thread-1280.png").await?;
     set_viewport(&driver, 390, 844).await?;
     js(&driver, &show_thread, vec![]).await?;
-    let overflow = js(
-        &driver,
-        "return [document.documentElement.scrollWidth, window.innerWidth];",
-        vec![],
-    )
-    .await?;
-    ensure!(
-        overflow[0].as_i64() <= overflow[1].as_i64(),
-        "horizontal scroll at 390 px with a nested thread: scrollWidth {} > innerWidth {}",
-        overflow[0],
-        overflow[1]
-    );
+    ensure_no_horizontal_scroll(&driver, "at 390 px with a nested thread").await?;
     screenshot(&driver, shots, "thread-390.png").await?;
     set_viewport(&driver, 1280, 900).await?;
     ensure_no_reload(&driver, "resizing the window").await?;

@@ -129,8 +129,10 @@ fn user_add_from_the_command_line() {
     assert!(password::verify("chloe-password", &u.password_hash));
 
     // A duplicate or invalid name fails with a message and changes nothing.
-    let out = bin()
-        .args([
+    let db_url = [("DATABASE_URL", url.as_str())];
+    let (code, _) = refused(
+        dir.path(),
+        &[
             "user",
             "add",
             "--username",
@@ -138,15 +140,13 @@ fn user_add_from_the_command_line() {
             "--email",
             "c2@example.com",
             "--password-stdin",
-        ])
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let out = bin()
-        .args([
+        ],
+        &db_url,
+    );
+    assert_ne!(code, Some(0));
+    let (code, err) = refused(
+        dir.path(),
+        &[
             "user",
             "add",
             "--username",
@@ -154,13 +154,11 @@ fn user_add_from_the_command_line() {
             "--email",
             "c3@example.com",
             "--password-stdin",
-        ])
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Username"));
+        ],
+        &db_url,
+    );
+    assert_ne!(code, Some(0));
+    assert!(err.contains("Username"), "{err}");
     assert_eq!(users::count(&mut pool.get().unwrap()).unwrap(), 1);
 }
 

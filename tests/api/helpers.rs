@@ -93,26 +93,55 @@ pub struct TestApp {
     pub config: Config,
     pub data_dir: Arc<tempfile::TempDir>,
     pub queries: QueryCounter,
-    mysql_db: Option<(String, String)>,
+    mysql_db: Option<Arc<TestDatabase>>,
 }
 
-impl Drop for TestApp {
+/// A test's own database: its URL, and for MySQL a fresh database dropped when this is.
+pub struct TestDatabase {
+    /// `DATABASE_URL` for the app.
+    pub url: String,
+    mysql: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// An SQLite file in `dir`, or a fresh MySQL database name on the test server (None: MySQL
+    /// asked for but not configured: skip). The app creates the MySQL database on start.
+    pub fn new(backend: Backend, dir: &std::path::Path) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self {
+                url: format!("sqlite://{}", dir.join("test.db").display()),
+                mysql: None,
+            }),
+            Backend::Mysql => {
+                let server = mysql_server()?;
+                if !cfg!(feature = "mysql") {
+                    panic!("POSTHASTE_TEST_MYSQL_URL is set but the tests were built without --features mysql");
+                }
+                let name = format!(
+                    "ph_test_{:x}_{:x}",
+                    std::process::id(),
+                    rand::random::<u64>()
+                );
+                Some(Self {
+                    url: format!("{server}/{name}"),
+                    mysql: Some((server, name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
     fn drop(&mut self) {
         #[cfg(feature = "mysql")]
-        if let Some((server, name)) = &self.mysql_db {
+        if let Some((server, name)) = &self.mysql {
             if let Ok(mut c) = diesel::MysqlConnection::establish(&format!("{server}/")) {
                 use diesel::connection::SimpleConnection;
                 let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
             }
         }
-        let _ = &self.mysql_db;
+        let _ = &self.mysql;
     }
-}
-
-/// A fresh database name for a MySQL test.
-fn unique_name() -> String {
-    let r: u64 = rand::random();
-    format!("ph_test_{:x}_{:x}", std::process::id(), r)
 }
 
 pub fn cookie_client() -> reqwest::Client {
@@ -135,22 +164,9 @@ impl TestApp {
         adjust: impl FnOnce(&mut RawSettings),
     ) -> Option<TestApp> {
         let data_dir = Arc::new(tempfile::tempdir().unwrap());
-        let (url, mysql_db) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", data_dir.path().join("test.db").display()),
-                None,
-            ),
-            Backend::Mysql => {
-                let server = mysql_server()?;
-                if !cfg!(feature = "mysql") {
-                    panic!("POSTHASTE_TEST_MYSQL_URL is set but the tests were built without --features mysql");
-                }
-                let name = unique_name();
-                (format!("{server}/{name}"), Some((server, name)))
-            }
-        };
+        let database = Arc::new(TestDatabase::new(backend, data_dir.path())?);
         let mut raw = RawSettings {
-            database_url: Some(url),
+            database_url: Some(database.url.clone()),
             data_dir: data_dir.path().to_path_buf(),
             addr: Some("127.0.0.1:0".into()),
             gravatar: false,
@@ -177,7 +193,7 @@ impl TestApp {
             config,
             data_dir,
             queries,
-            mysql_db,
+            mysql_db: Some(database),
         })
     }
 
@@ -320,7 +336,7 @@ impl TestApp {
             config,
             data_dir: self.data_dir.clone(),
             queries,
-            mysql_db: None,
+            mysql_db: self.mysql_db.clone(),
         }
     }
 
@@ -335,7 +351,7 @@ impl TestApp {
             config: self.config.clone(),
             data_dir: self.data_dir.clone(),
             queries: self.queries.clone(),
-            mysql_db: None,
+            mysql_db: self.mysql_db.clone(),
         }
     }
 }
