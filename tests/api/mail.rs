@@ -434,10 +434,7 @@ async fn pending_mail_survives_kill_9(backend: Backend) {
             "POSTHASTE_DATA_DIR".into(),
             dir.path().display().to_string(),
         ),
-        (
-            "DATABASE_URL".into(),
-            format!("sqlite://{}", dir.path().join("kill.db").display()),
-        ),
+        ("DATABASE_URL".into(), database.url.clone()),
         ("POSTHASTE_ADDR".into(), format!("127.0.0.1:{port}")),
         ("POSTHASTE_SMTP_URL".into(), smtp.url()),
         ("POSTHASTE_WORKER_POLL_MS".into(), "50".into()),
