@@ -100,7 +100,7 @@ fn split_top(s: &str) -> Vec<String> {
 
 #[test]
 fn both_dialects_define_the_same_schema() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("core/migrations");
     let (sqlite_names, sqlite) = columns_in(&root.join("sqlite"));
     let (mysql_names, mysql) = columns_in(&root.join("mysql"));
     assert_eq!(
