@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use posthaste::config::{Config, RawSettings};
 use posthaste::db;
-use posthaste::startup::Application;
+use posthaste::startup::{self, Application};
 use posthaste::users::{self, password, DisplayName, Email, NewUser, Password, Role, Username};
 
 /// Posthaste: a self-hosted team microblog (P2-style posting box, threads, mentions).
@@ -116,23 +116,34 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(config),
         Command::Worker => {
             let pool = db::connect(&config.database, 2)?;
+            let hooks = startup::prepare_hooks(&config, &pool, posthaste_app::plugins())?;
+            let tick = std::time::Duration::from_millis(config.tick_ms);
             let config = std::sync::Arc::new(config);
-            let renderer = std::sync::Arc::new(posthaste::render::Renderer::new(
+            let renderer = std::sync::Arc::new(posthaste::render::Renderer::with_templates(
                 config.theme_dir.as_deref(),
+                &hooks.templates(),
             )?);
-            let worker = posthaste::jobs::worker::Worker::new(pool, config, renderer)?;
+            let worker = posthaste::jobs::worker::Worker::new(
+                pool.clone(),
+                config,
+                renderer,
+                hooks.clone(),
+            )?;
             actix_web::rt::System::new().block_on(async move {
                 let (stop, stopped) = tokio::sync::watch::channel(false);
+                let ticks = tokio::spawn(startup::run_ticks(pool, hooks, tick, stopped.clone()));
                 let running = tokio::spawn(worker.run(stopped));
                 shutdown_signal().await;
                 let _ = stop.send(true);
                 let _ = running.await;
+                let _ = ticks.await;
             });
             Ok(())
         }
         Command::Migrate => {
             let pool = db::connect(&config.database, 1)?;
-            let _ = pool;
+            // Plugins' tables too (every compiled-in plugin, on or off).
+            startup::prepare_hooks(&config, &pool, posthaste_app::plugins())?;
             println!("migrations are up to date ({})", config.database.backend());
             Ok(())
         }
@@ -152,8 +163,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             let pw = read_password(password_stdin)?;
             let pool = db::connect(&config.database, 1)?;
+            let hooks = startup::prepare_hooks(&config, &pool, posthaste_app::plugins())?;
             let hash = password::hash(&pw)?;
-            let user = users::create(&mut *pool.get()?, &new, &hash, false)?;
+            let user = users::create(&mut *pool.get()?, &hooks, &new, &hash, false)?;
             println!("created {} @{} (id {})", user.role, user.username, user.id);
             Ok(())
         }
@@ -210,7 +222,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(config)?;
+        let app = Application::build(config, posthaste_app::plugins())?;
         tracing::info!(%addr, database = backend, "Posthaste is listening: open {public}");
         app.run_until_stopped().await?;
         tracing::info!("stopped");

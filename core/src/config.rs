@@ -3,6 +3,7 @@
 //! Every setting is declared once in [`RawSettings`] with its doc comment and default, then
 //! validated into [`Config`]; invalid configuration stops the program at start with one line.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -74,6 +75,37 @@ pub struct RawSettings {
     pub workers: Option<usize>,
     /// `POSTHASTE_LOG`: log filter, e.g. `info`, `posthaste=debug`.
     pub log: String,
+    /// `POSTHASTE_PLUGINS`: the plugins switched on at start, comma-separated (or a TOML list),
+    /// e.g. `tags,webhooks,mastodon-crosspost`; empty for none. An admin's choice on
+    /// `/admin/plugins` is stored in the database and wins over this.
+    #[serde(deserialize_with = "name_list")]
+    pub plugins: Vec<String>,
+    /// `POSTHASTE_TICK_MS`: how often each node refreshes plugin switches and what plugins
+    /// cache (the tags sidebar).
+    pub tick_ms: u64,
+    /// Plugin settings: `[plugin_name]` tables in the file, `POSTHASTE_PLUGIN_NAME_FIELD` in the
+    /// environment (see docs/plugins.md). Every key not named above lands here.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// A list given as `a,b` (environment) or `["a", "b"]` (TOML).
+fn name_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Names {
+        One(String),
+        Many(Vec<String>),
+    }
+    let names = match Names::deserialize(d)? {
+        Names::One(s) => s.split(',').map(str::to_string).collect(),
+        Names::Many(v) => v,
+    };
+    Ok(names
+        .into_iter()
+        .map(|n| n.trim().to_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect())
 }
 
 impl Default for RawSettings {
@@ -102,6 +134,9 @@ impl Default for RawSettings {
             db_pool_size: 10,
             workers: None,
             log: "info".into(),
+            plugins: vec!["tags".into()],
+            tick_ms: 5000,
+            extra: BTreeMap::new(),
         }
     }
 }
@@ -153,6 +188,12 @@ pub struct Config {
     pub workers: usize,
     /// Log filter.
     pub log: String,
+    /// Plugins switched on at start.
+    pub plugins: Vec<String>,
+    /// Plugin tick interval.
+    pub tick_ms: u64,
+    /// Plugin settings (keys not known to the core).
+    pub plugin_settings: BTreeMap<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for Config {
@@ -343,6 +384,9 @@ impl RawSettings {
                 .filter(|w| *w > 0)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             log: self.log,
+            plugins: self.plugins,
+            tick_ms: self.tick_ms.max(50),
+            plugin_settings: self.extra,
         })
     }
 }

@@ -34,6 +34,9 @@ pub enum AppError {
     /// 400 with a message.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// 422: a hook refused the content, with its message for the author.
+    #[error("rejected: {0}")]
+    Rejected(String),
     /// 429 with a message.
     #[error("too many requests: {0}")]
     TooManyRequests(String),
@@ -72,6 +75,7 @@ impl AppError {
             Self::Forbidden(why) => ("Not allowed", why.clone()),
             Self::SignInRequired { .. } => ("Please sign in", "Sign in to continue.".into()),
             Self::BadRequest(why) => ("That did not work", why.clone()),
+            Self::Rejected(why) => ("Not saved", why.clone()),
             Self::TooManyRequests(why) => ("Slow down", why.clone()),
             Self::Pool(_) => (
                 "Temporarily unavailable",
@@ -95,6 +99,7 @@ impl ResponseError for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::SignInRequired { .. } => StatusCode::SEE_OTHER,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

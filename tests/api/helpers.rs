@@ -181,7 +181,13 @@ impl TestApp {
         let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
             .expect("database");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build_with(config.clone(), pool.clone(), listener).expect("app");
+        let app = Application::build_with(
+            config.clone(),
+            pool.clone(),
+            listener,
+            posthaste_app::plugins(),
+        )
+        .expect("app");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
@@ -250,7 +256,7 @@ impl TestApp {
             role,
         };
         let hash = password::hash(&Password::parse(pw).unwrap()).unwrap();
-        self.db(|c| users::create(c, &new, &hash, false).unwrap())
+        self.db(|c| users::create(c, &posthaste::hooks::Hooks::core(), &new, &hash, false).unwrap())
     }
 
     /// Signs this app's client in.
@@ -324,7 +330,13 @@ impl TestApp {
         let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
             .expect("database");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build_with(config.clone(), pool.clone(), listener).expect("app");
+        let app = Application::build_with(
+            config.clone(),
+            pool.clone(),
+            listener,
+            posthaste_app::plugins(),
+        )
+        .expect("app");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         TestApp {

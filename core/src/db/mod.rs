@@ -32,7 +32,6 @@ pub type DbPool = Pool<ConnectionManager<DbConn>>;
 pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-#[cfg(feature = "mysql")]
 const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 /// Where the data lives, parsed from `DATABASE_URL`.
@@ -158,10 +157,21 @@ pub fn connect_counted(
 
 /// Runs every pending migration of the connection's backend.
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    run_embedded_migrations(conn, SQLITE_MIGRATIONS, MYSQL_MIGRATIONS)
+}
+
+/// Runs the pending migrations of one set (core's or a plugin's) for the connection's backend.
+/// Sets share diesel's version table, so their versions must differ.
+pub fn run_embedded_migrations(
+    conn: &mut DbConn,
+    sqlite: EmbeddedMigrations,
+    mysql: EmbeddedMigrations,
+) -> anyhow::Result<Vec<String>> {
+    let _ = mysql;
     let applied = match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(sqlite),
         #[cfg(feature = "mysql")]
-        DbConn::Mysql(c) => c.run_pending_migrations(MYSQL_MIGRATIONS),
+        DbConn::Mysql(c) => c.run_pending_migrations(mysql),
     }
     .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
     Ok(applied.iter().map(|m| m.to_string()).collect())

@@ -100,3 +100,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     mentions,
     jobs
 );
+
+diesel::table! {
+    plugin_states (name) {
+        name -> Text,
+        enabled -> Bool,
+        updated_at -> Timestamp,
+    }
+}

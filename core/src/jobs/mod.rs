@@ -56,6 +56,18 @@ pub enum Job {
         /// The inviting admin.
         by: i32,
     },
+    /// Run the action hooks for something that happened (queued in its transaction).
+    Action {
+        /// What happened.
+        event: crate::hooks::ActionEvent,
+    },
+    /// A plugin's own task, for the job runner it registered.
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// Whatever the plugin queued.
+        task: serde_json::Value,
+    },
 }
 
 impl Job {
@@ -65,6 +77,8 @@ impl Job {
             Job::ReplyMail { .. } => "reply_mail",
             Job::ResetMail { .. } => "reset_mail",
             Job::InviteMail { .. } => "invite_mail",
+            Job::Action { .. } => "action",
+            Job::Plugin { .. } => "plugin",
         }
     }
 }

@@ -10,7 +10,8 @@ use tokio::sync::watch;
 use super::{Job, JobRow};
 use crate::config::Config;
 use crate::db::{DbConn, DbPool};
-use crate::mail::{self, Mailer};
+use crate::hooks::{Hooks, JobCtx};
+use crate::mail::{self, Draft, Mailer};
 use crate::posts::{self, PostId};
 use crate::render::Renderer;
 use crate::users::{self, tokens, Notice, UserId};
@@ -23,6 +24,7 @@ pub struct Worker {
     pool: DbPool,
     config: Arc<Config>,
     renderer: Arc<Renderer>,
+    hooks: Arc<Hooks>,
     mailer: Mailer,
     id: String,
 }
@@ -43,7 +45,12 @@ where
 
 impl Worker {
     /// A worker with a unique name (host, process, random) for its claims.
-    pub fn new(pool: DbPool, config: Arc<Config>, renderer: Arc<Renderer>) -> anyhow::Result<Self> {
+    pub fn new(
+        pool: DbPool,
+        config: Arc<Config>,
+        renderer: Arc<Renderer>,
+        hooks: Arc<Hooks>,
+    ) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(&config)?;
         let host = hostname();
         let id = format!(
@@ -55,6 +62,7 @@ impl Worker {
             pool,
             config,
             renderer,
+            hooks,
             mailer,
             id,
         })
@@ -101,7 +109,7 @@ impl Worker {
     async fn handle(&self, row: JobRow) {
         let started = std::time::Instant::now();
         let outcome = match row.job::<Job>() {
-            Ok(job) => self.perform(job).await,
+            Ok(job) => self.perform(job, &row).await,
             Err(e) => Err(format!("unreadable job: {e}")),
         };
         let (id, me) = (row.id, self.id.clone());
@@ -134,12 +142,25 @@ impl Worker {
         }
     }
 
-    async fn perform(&self, job: Job) -> Result<(), String> {
+    async fn perform(&self, job: Job, row: &JobRow) -> Result<(), String> {
         let (post, user, notice) = match job {
             Job::MentionMail { post, user } => (post, user, Notice::Mention),
             Job::ReplyMail { post, user, notice } => (post, user, notice),
             Job::ResetMail { user } => return self.reset_mail(user).await,
             Job::InviteMail { email, by } => return self.invite_mail(email, by).await,
+            Job::Action { event } => {
+                let hooks = self.hooks.clone();
+                return db(&self.pool, move |c| hooks.dispatch(c, &event)).await;
+            }
+            Job::Plugin { plugin, task } => {
+                let ctx = JobCtx {
+                    task,
+                    job_id: row.id,
+                    attempt: row.attempts,
+                    pool: self.pool.clone(),
+                };
+                return self.hooks.run_job(&plugin, ctx).await;
+            }
         };
         let found = db(&self.pool, move |c| {
             let p = posts::find_visible(c, PostId(post))?;
@@ -157,11 +178,24 @@ impl Worker {
         }
         let msg = mail::notification(&self.config, &self.renderer, notice, &post, &author, &to)
             .map_err(|e| e.to_string())?;
-        self.mailer.send(msg).await
+        self.send(msg).await
     }
 }
 
 impl Worker {
+    /// Passes a mail through the `outgoing_mail` filters and sends it (a `Reject` drops it).
+    async fn send(&self, mut draft: Draft) -> Result<(), String> {
+        draft.mail = match self.hooks.outgoing_mail.apply(draft.mail) {
+            Ok(m) => m,
+            Err(why) => {
+                tracing::info!(reason = %why, "a plugin stopped this mail");
+                return Ok(());
+            }
+        };
+        let msg = mail::build(&self.config, draft).map_err(|e| e.to_string())?;
+        self.mailer.send(msg).await
+    }
+
     /// Makes a reset token now (so no usable token is ever stored) and mails the link.
     async fn reset_mail(&self, user: i32) -> Result<(), String> {
         let found = db(&self.pool, move |c| {
@@ -177,7 +211,7 @@ impl Worker {
         };
         let msg = mail::password_reset(&self.config, &self.renderer, &to, &token)
             .map_err(|e| e.to_string())?;
-        self.mailer.send(msg).await
+        self.send(msg).await
     }
 
     /// Makes an invitation token now and mails the link.
@@ -192,7 +226,7 @@ impl Worker {
         let name = inviter.map_or_else(|| self.config.site_title.clone(), |u| u.display_name);
         let msg = mail::invitation(&self.config, &self.renderer, &email, &name, &token)
             .map_err(|e| e.to_string())?;
-        self.mailer.send(msg).await
+        self.send(msg).await
     }
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::config::Config;
+use crate::hooks::OutgoingMail;
 use crate::posts::{title, Post};
 use crate::render::Renderer;
 use crate::users::{Notice, Profile, User};
@@ -129,7 +130,7 @@ pub fn notification(
     post: &Post,
     author: &Profile,
     to: &User,
-) -> anyhow::Result<Message> {
+) -> anyhow::Result<Draft> {
     let base = base_url(config);
     let link = format!("{base}{}", crate::web::thread_view::permalink(post));
     // Stored HTML links within the site are relative (mentions, permalinks); mail needs them whole.
@@ -159,41 +160,78 @@ pub fn notification(
     };
     let text = renderer.render_text("mail/notice.txt", &ctx)?;
     let html = renderer.render("mail/notice.html", &ctx)?;
+    Ok(Draft {
+        mail: OutgoingMail {
+            kind: notice.as_str(),
+            to: to.email.clone(),
+            subject: format!(
+                "[{}] {} {}: {}",
+                config.site_title,
+                author.display_name,
+                verb,
+                post.headline()
+            ),
+            text,
+            html,
+        },
+        to_name: Some(to.display_name.clone()),
+        // Replies to the notification go to the site address; the name says who wrote.
+        from_name: Some(format!("{} via {}", author.display_name, config.site_title)),
+        unsubscribe_url: Some(unsubscribe_url),
+    })
+}
+
+/// A mail about to be sent: what the `outgoing_mail` filters see and may change, plus the
+/// envelope they may not (sender, recipient's name, unsubscribe headers).
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Recipient address, subject and both parts.
+    pub mail: OutgoingMail,
+    /// The recipient's display name.
+    pub to_name: Option<String>,
+    /// The sender's display name (the address is always `mail_from`); when set, replies go
+    /// to the site address.
+    pub from_name: Option<String>,
+    /// One-click unsubscribe URL (`List-Unsubscribe` + `List-Unsubscribe-Post`).
+    pub unsubscribe_url: Option<String>,
+}
+
+/// Builds the MIME message of a draft.
+pub fn build(config: &Config, draft: Draft) -> anyhow::Result<Message> {
     let from_addr: Mailbox = config
         .mail_from
         .parse()
         .map_err(|e| anyhow::anyhow!("POSTHASTE_MAIL_FROM: {e}"))?;
-    // Replies to the notification go to the site address; the name says who wrote.
-    let from = Mailbox::new(
-        Some(format!("{} via {}", author.display_name, config.site_title)),
-        from_addr.email.clone(),
-    );
-    let to_box = Mailbox::new(
-        Some(to.display_name.clone()),
-        to.email
+    let to = Mailbox::new(
+        draft.to_name,
+        draft
+            .mail
+            .to
             .parse()
             .map_err(|e| anyhow::anyhow!("recipient address: {e}"))?,
     );
-    Ok(Message::builder()
-        .from(from)
-        .reply_to(from_addr)
-        .to(to_box)
-        .subject(format!(
-            "[{}] {} {}: {}",
-            config.site_title,
-            author.display_name,
-            verb,
-            post.headline()
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{unsubscribe_url}>"),
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-            "List-Unsubscribe=One-Click".to_string(),
-        ))
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
+    let mut b = Message::builder().to(to).subject(draft.mail.subject);
+    b = match draft.from_name {
+        Some(name) => b
+            .from(Mailbox::new(Some(name), from_addr.email.clone()))
+            .reply_to(from_addr),
+        None => b.from(from_addr),
+    };
+    if let Some(url) = draft.unsubscribe_url {
+        b = b
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+    }
+    Ok(b.multipart(MultiPart::alternative_plain_html(
+        draft.mail.text,
+        draft.mail.html,
+    ))?)
 }
 
 #[derive(Serialize)]
@@ -204,24 +242,26 @@ struct LinkCtx<'a> {
 }
 
 fn site_mail(
-    config: &Config,
     renderer: &Renderer,
-    to: Mailbox,
+    kind: &'static str,
+    to: &str,
+    to_name: Option<String>,
     subject: String,
     template: &str,
     ctx: &LinkCtx<'_>,
-) -> anyhow::Result<Message> {
-    let text = renderer.render_text(&format!("mail/{template}.txt"), ctx)?;
-    let html = renderer.render(&format!("mail/{template}.html"), ctx)?;
-    let from: Mailbox = config
-        .mail_from
-        .parse()
-        .map_err(|e| anyhow::anyhow!("POSTHASTE_MAIL_FROM: {e}"))?;
-    Ok(Message::builder()
-        .from(from)
-        .to(to)
-        .subject(subject)
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
+) -> anyhow::Result<Draft> {
+    Ok(Draft {
+        mail: OutgoingMail {
+            kind,
+            to: to.to_string(),
+            subject,
+            text: renderer.render_text(&format!("mail/{template}.txt"), ctx)?,
+            html: renderer.render(&format!("mail/{template}.html"), ctx)?,
+        },
+        to_name,
+        from_name: None,
+        unsubscribe_url: None,
+    })
 }
 
 /// The password reset mail: a single-use link valid for an hour.
@@ -230,22 +270,17 @@ pub fn password_reset(
     renderer: &Renderer,
     to: &User,
     token: &str,
-) -> anyhow::Result<Message> {
+) -> anyhow::Result<Draft> {
     let ctx = LinkCtx {
         site_title: &config.site_title,
         name: &to.display_name,
         link: format!("{}/reset/{token}", base_url(config)),
     };
-    let to_box = Mailbox::new(
-        Some(to.display_name.clone()),
-        to.email
-            .parse()
-            .map_err(|e| anyhow::anyhow!("recipient address: {e}"))?,
-    );
     site_mail(
-        config,
         renderer,
-        to_box,
+        "reset",
+        &to.email,
+        Some(to.display_name.clone()),
         format!("[{}] Reset your password", config.site_title),
         "reset",
         &ctx,
@@ -259,22 +294,17 @@ pub fn invitation(
     email: &str,
     inviter: &str,
     token: &str,
-) -> anyhow::Result<Message> {
+) -> anyhow::Result<Draft> {
     let ctx = LinkCtx {
         site_title: &config.site_title,
         name: inviter,
         link: format!("{}/invite/{token}", base_url(config)),
     };
-    let to_box = Mailbox::new(
-        None,
-        email
-            .parse()
-            .map_err(|e| anyhow::anyhow!("invited address: {e}"))?,
-    );
     site_mail(
-        config,
         renderer,
-        to_box,
+        "invite",
+        email,
+        None,
         format!("[{}] {inviter} invited you to join", config.site_title),
         "invite",
         &ctx,

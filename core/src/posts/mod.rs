@@ -5,6 +5,7 @@ pub mod thread;
 pub mod title;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -12,9 +13,9 @@ use diesel::prelude::*;
 use crate::db::schema::{posts, users};
 use crate::db::{self, DbConn, LiteralLimitDsl};
 use crate::error::{AppError, AppResult};
+use crate::hooks::{self, ActionEvent, Change, Content, FrontQuery, Hooks, SavedPost};
 use crate::jobs;
 use crate::mentions;
-use crate::render::markdown;
 use crate::users::{Notice, Profile, User};
 
 /// The longest post or reply, in characters.
@@ -129,9 +130,71 @@ fn insert(conn: &mut DbConn, row: &NewPostRow<'_>, mentioned: &[i32]) -> QueryRe
     Ok(id)
 }
 
+/// Renders Markdown to stored HTML through the `post_content` hook chain (core's Markdown,
+/// mention and autolink filters plus the plugins'). A filter's rejection becomes
+/// [`AppError::Rejected`] and nothing is stored.
+fn render(
+    hooks: &Hooks,
+    markdown: &str,
+    mentioned: &mentions::Resolved,
+    is_reply: bool,
+) -> AppResult<String> {
+    hooks::content::render(
+        hooks,
+        Content {
+            markdown: markdown.into(),
+            events: Vec::new(),
+            mentions: Arc::new(mentioned.links.clone()),
+            is_reply,
+        },
+    )
+    .map_err(AppError::Rejected)
+}
+
+/// After a change inside its transaction: the `post_saved` hooks, then the queued actions.
+fn saved(
+    conn: &mut DbConn,
+    hooks: &Hooks,
+    post: &Post,
+    change: Change,
+    mut events: Vec<ActionEvent>,
+) -> QueryResult<()> {
+    hooks.post_saved.notify(
+        conn,
+        &SavedPost {
+            post: post.clone(),
+            change,
+        },
+    );
+    let id = post.id;
+    events.push(match (change, post.parent_id) {
+        (Change::Published, None) => ActionEvent::PostPublished { post: id },
+        (Change::Published, Some(_)) => ActionEvent::ReplyPublished { post: id },
+        (Change::Edited, _) => ActionEvent::PostEdited { post: id },
+        (Change::Deleted, _) => ActionEvent::PostDeleted { post: id },
+    });
+    hooks.queue(conn, events)
+}
+
+/// The `mention_recorded` event for members newly mentioned, if any.
+fn mention_event(post: i32, users: &[i32]) -> Vec<ActionEvent> {
+    if users.is_empty() {
+        return Vec::new();
+    }
+    vec![ActionEvent::MentionRecorded {
+        post,
+        users: users.to_vec(),
+    }]
+}
+
 /// Publishes a top-level post by `author`: infers the title, renders the body once and stores
 /// both.
-pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<Post> {
+pub fn publish(
+    conn: &mut DbConn,
+    hooks: &Hooks,
+    author: &User,
+    body: &PostBody,
+) -> AppResult<Post> {
     if !author.can_post() {
         return Err(AppError::Forbidden("Guests can read but not post.".into()));
     }
@@ -139,7 +202,7 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
     // upgrade to a write lock); a member added in between is simply not linked.
     let mentioned = mentions::resolve(conn, body.as_str())?;
     let (title, rest) = title::infer(body.as_str());
-    let html = markdown::to_html_with(rest, &|n| mentioned.link(n));
+    let html = render(hooks, rest, &mentioned, false)?;
     let now = db::now();
     let post = conn.transaction(|conn| -> QueryResult<Post> {
         let row = NewPostRow {
@@ -159,7 +222,18 @@ pub fn publish(conn: &mut DbConn, author: &User, body: &PostBody) -> AppResult<P
             .set(posts::thread_id.eq(id))
             .execute(conn)?;
         jobs::enqueue(conn, &mention_mails(id, &notify))?;
-        posts::table.find(id).select(Post::as_select()).first(conn)
+        let post = posts::table
+            .find(id)
+            .select(Post::as_select())
+            .get_result(conn)?;
+        saved(
+            conn,
+            hooks,
+            &post,
+            Change::Published,
+            mention_event(id, &notify),
+        )?;
+        Ok(post)
     })?;
     tracing::info!(post = post.id, author = author.id, "post published");
     Ok(post)
@@ -180,7 +254,15 @@ pub struct FrontPage {
 /// SQLite re-plans a prepared statement whenever a value bound in a range condition (with
 /// STAT4) or a LIMIT changes, which would cost a full re-parse on every view of the busiest
 /// page. See [`db::LiteralLimit`].
-pub fn front_page(conn: &mut DbConn, before: Option<PostId>, limit: i64) -> QueryResult<FrontPage> {
+pub fn front_page(
+    conn: &mut DbConn,
+    before: Option<PostId>,
+    limit: i64,
+    shape: &FrontQuery,
+) -> QueryResult<FrontPage> {
+    if !shape.hide.is_empty() || !shape.pin.is_empty() {
+        return shaped_front_page(conn, before, limit, shape);
+    }
     let base = posts::table
         .inner_join(users::table)
         .filter(posts::parent_id.is_null())
@@ -188,20 +270,72 @@ pub fn front_page(conn: &mut DbConn, before: Option<PostId>, limit: i64) -> Quer
         .order(posts::id.desc())
         .select((Post::as_select(), Profile::as_select()));
     let n = u32::try_from(limit + 1).unwrap_or(u32::MAX);
-    let mut posts = match before {
+    let posts = match before {
         None => base.literal_limit(n).load::<(Post, Profile)>(conn)?,
         Some(b) => base
             .filter(posts::id.lt(b.0))
             .literal_limit(n)
             .load::<(Post, Profile)>(conn)?,
     };
+    Ok(paged(posts, limit, Vec::new()))
+}
+
+/// Cuts one extra row off into the "older" cursor, with `pinned` on top.
+fn paged(mut posts: Vec<(Post, Profile)>, limit: i64, pinned: Vec<(Post, Profile)>) -> FrontPage {
     let older = if posts.len() as i64 > limit {
         posts.truncate(limit as usize);
         posts.last().map(|(p, _)| PostId(p.id))
     } else {
         None
     };
-    Ok(FrontPage { posts, older })
+    let mut all = pinned;
+    all.extend(posts);
+    FrontPage { posts: all, older }
+}
+
+/// The front page when `front_query` filters hide or pin posts: hidden and pinned posts are
+/// left out of the listing; pinned ones come first on the first page, in the given order.
+fn shaped_front_page(
+    conn: &mut DbConn,
+    before: Option<PostId>,
+    limit: i64,
+    shape: &FrontQuery,
+) -> QueryResult<FrontPage> {
+    let mut exclude: Vec<i32> = shape.hide.iter().chain(&shape.pin).copied().collect();
+    exclude.sort_unstable();
+    exclude.dedup();
+    let mut q = posts::table
+        .inner_join(users::table)
+        .filter(posts::parent_id.is_null())
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::id.ne_all(exclude))
+        .order(posts::id.desc())
+        .select((Post::as_select(), Profile::as_select()))
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(posts::id.lt(b.0));
+    }
+    let posts = q.limit(limit + 1).load::<(Post, Profile)>(conn)?;
+    let pins: Vec<i32> = shape
+        .pin
+        .iter()
+        .copied()
+        .filter(|id| !shape.hide.contains(id))
+        .collect();
+    let pinned = if before.is_none() && shape.first_page && !pins.is_empty() {
+        let mut found: Vec<(Post, Profile)> = posts::table
+            .inner_join(users::table)
+            .filter(posts::id.eq_any(&pins))
+            .filter(posts::parent_id.is_null())
+            .filter(posts::deleted_at.is_null())
+            .select((Post::as_select(), Profile::as_select()))
+            .load(conn)?;
+        found.sort_by_key(|(p, _)| pins.iter().position(|&id| id == p.id));
+        found
+    } else {
+        Vec::new()
+    };
+    Ok(paged(posts, limit, pinned))
 }
 
 /// A visible (not deleted) post or reply by id, with its author.
@@ -420,6 +554,7 @@ fn lock_live(conn: &mut DbConn, id: PostId) -> AppResult<Post> {
 /// nothing is stored.
 pub fn reply(
     conn: &mut DbConn,
+    hooks: &Hooks,
     author: &User,
     thread: PostId,
     parent: PostId,
@@ -429,7 +564,7 @@ pub fn reply(
         return Err(AppError::Forbidden("Guests can read but not reply.".into()));
     }
     let mentioned = mentions::resolve(conn, body.as_str())?;
-    let html = markdown::to_html_with(body.as_str(), &|n| mentioned.link(n));
+    let html = render(hooks, body.as_str(), &mentioned, true)?;
     let post = conn.transaction(|conn| -> AppResult<Post> {
         let parent_post = lock_live(conn, parent).map_err(|e| match e {
             AppError::NotFound => {
@@ -473,10 +608,18 @@ pub fn reply(
             &notify,
         ));
         jobs::enqueue(conn, &mails)?;
-        Ok(posts::table
+        let post = posts::table
             .find(id)
             .select(Post::as_select())
-            .get_result(conn)?)
+            .get_result(conn)?;
+        saved(
+            conn,
+            hooks,
+            &post,
+            Change::Published,
+            mention_event(id, &notify),
+        )?;
+        Ok(post)
     })?;
     tracing::info!(
         reply = post.id,
@@ -488,7 +631,13 @@ pub fn reply(
 }
 
 /// Replaces the text of a post or reply (author or admin), re-rendering it now.
-pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> AppResult<Post> {
+pub fn edit(
+    conn: &mut DbConn,
+    hooks: &Hooks,
+    actor: &User,
+    id: PostId,
+    body: &PostBody,
+) -> AppResult<Post> {
     let mentioned = mentions::resolve(conn, body.as_str())?;
     let post = conn.transaction(|conn| -> AppResult<Post> {
         let old = lock_live(conn, id)?;
@@ -502,12 +651,13 @@ pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> App
         } else {
             (None, body.as_str())
         };
+        let html = render(hooks, rest, &mentioned, old.parent_id.is_some())?;
         let now = db::now();
         diesel::update(posts::table.find(id.0))
             .set((
                 posts::title.eq(title.as_deref()),
                 posts::body_md.eq(body.as_str()),
-                posts::body_html.eq(markdown::to_html_with(rest, &|n| mentioned.link(n))),
+                posts::body_html.eq(html),
                 posts::edited_at.eq(Some(now)),
                 posts::updated_at.eq(now),
             ))
@@ -515,10 +665,18 @@ pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> App
         // Only members mentioned now and not before are notified.
         let added = mentions::replace(conn, id, &mentioned.others(old.author_id), now)?;
         jobs::enqueue(conn, &mention_mails(id.0, &added))?;
-        Ok(posts::table
+        let post = posts::table
             .find(id.0)
             .select(Post::as_select())
-            .get_result(conn)?)
+            .get_result(conn)?;
+        saved(
+            conn,
+            hooks,
+            &post,
+            Change::Edited,
+            mention_event(id.0, &added),
+        )?;
+        Ok(post)
     })?;
     tracing::info!(post = post.id, actor = actor.id, "post edited");
     Ok(post)
@@ -527,7 +685,7 @@ pub fn edit(conn: &mut DbConn, actor: &User, id: PostId, body: &PostBody) -> App
 /// Deletes a post or reply (author or admin). A deleted post takes its thread off the front
 /// page; a deleted reply stays as a stub while it holds live replies. Rows are kept (soft
 /// delete) so the thread keeps its shape.
-pub fn delete(conn: &mut DbConn, actor: &User, id: PostId) -> AppResult<Post> {
+pub fn delete(conn: &mut DbConn, hooks: &Hooks, actor: &User, id: PostId) -> AppResult<Post> {
     let post = conn.transaction(|conn| -> AppResult<Post> {
         let old = lock_live(conn, id)?;
         if !may_modify(actor, &old) {
@@ -539,10 +697,12 @@ pub fn delete(conn: &mut DbConn, actor: &User, id: PostId) -> AppResult<Post> {
         diesel::update(posts::table.find(id.0))
             .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
             .execute(conn)?;
-        Ok(posts::table
+        let post = posts::table
             .find(id.0)
             .select(Post::as_select())
-            .get_result(conn)?)
+            .get_result(conn)?;
+        saved(conn, hooks, &post, Change::Deleted, Vec::new())?;
+        Ok(post)
     })?;
     tracing::info!(post = post.id, actor = actor.id, "post deleted");
     Ok(post)

@@ -70,7 +70,9 @@ fn sanitizer() -> &'static Builder<'static> {
     })
 }
 
-/// Renders a post's Markdown to HTML that is safe to emit unescaped (no mention links).
+/// Renders Markdown to HTML that is safe to emit unescaped, with bare URLs linked (no
+/// mentions, no plugins): for seed data and tests. Posts render through the `post_content`
+/// hook chain instead (see [`crate::hooks::content`]).
 pub fn to_html(markdown: &str) -> String {
     to_html_with(markdown, &|_| None)
 }
@@ -78,91 +80,142 @@ pub fn to_html(markdown: &str) -> String {
 /// Like [`to_html`], turning `@name` into a link to `/u/{username}` wherever `mention`
 /// knows the (lowercased) name; unknown names stay text.
 pub fn to_html_with(markdown: &str, mention: &dyn Fn(&str) -> Option<String>) -> String {
+    finish(autolink_urls(link_mentions(parse(markdown), mention)))
+}
+
+/// Parses Markdown (CommonMark + tables + strikethrough) into owned events, adjacent text
+/// merged so text filters see whole runs.
+pub fn parse(markdown: &str) -> Vec<Event<'static>> {
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_TABLES);
     opts.insert(Options::ENABLE_STRIKETHROUGH);
-    let events = autolink(
-        TextMergeStream::new(Parser::new_ext(markdown, opts)),
-        mention,
-    );
-    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    TextMergeStream::new(Parser::new_ext(markdown, opts))
+        .map(Event::into_static)
+        .collect()
+}
+
+/// Turns events into HTML and sanitizes it with the allow-list: the last step, whatever the
+/// filters did, so stored HTML is always safe to emit unescaped.
+pub fn finish(events: Vec<Event<'static>>) -> String {
+    let mut html = String::with_capacity(events.len() * 16);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitizer().clean(&html).to_string()
 }
 
-/// Turns bare URLs and known @mentions in plain text into links, leaving code and existing
-/// links alone.
-fn autolink<'a>(
-    parser: impl Iterator<Item = Event<'a>>,
-    mention: &dyn Fn(&str) -> Option<String>,
-) -> Vec<Event<'a>> {
-    let finder = {
-        let mut f = linkify::LinkFinder::new();
-        f.kinds(&[linkify::LinkKind::Url]);
-        f
-    };
-    let mut out = Vec::new();
-    let mut in_link_or_code = 0usize;
-    for ev in parser {
+/// Rewrites the plain text of a document: `f` gets each run of text outside links, images,
+/// code and raw HTML, and returns the events to put in its place (or `None` to keep it).
+/// Text filters (mentions, autolinks, plugins' `#tags`) use it so none of them links inside
+/// code or inside another link.
+pub fn map_text(
+    events: Vec<Event<'static>>,
+    mut f: impl FnMut(&str) -> Option<Vec<Event<'static>>>,
+) -> Vec<Event<'static>> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut inside = 0usize;
+    for ev in events {
         match ev {
             Event::Start(Tag::Link { .. })
             | Event::Start(Tag::CodeBlock(_))
-            | Event::Start(Tag::Image { .. }) => {
-                in_link_or_code += 1;
+            | Event::Start(Tag::Image { .. })
+            | Event::Start(Tag::HtmlBlock) => {
+                inside += 1;
                 out.push(ev);
             }
             Event::End(TagEnd::Link)
             | Event::End(TagEnd::CodeBlock)
-            | Event::End(TagEnd::Image) => {
-                in_link_or_code = in_link_or_code.saturating_sub(1);
+            | Event::End(TagEnd::Image)
+            | Event::End(TagEnd::HtmlBlock) => {
+                inside = inside.saturating_sub(1);
                 out.push(ev);
             }
-            Event::Text(text) if in_link_or_code == 0 => {
-                let mut last = 0;
-                for link in finder.links(&text) {
-                    let url = link.as_str();
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        continue;
-                    }
-                    push_text(&mut out, &text[last..link.start()], mention);
-                    out.push(Event::Start(Tag::Link {
-                        link_type: LinkType::Autolink,
-                        dest_url: CowStr::from(url.to_string()),
-                        title: CowStr::from(""),
-                        id: CowStr::from(""),
-                    }));
-                    out.push(Event::Text(CowStr::from(url.to_string())));
-                    out.push(Event::End(TagEnd::Link));
-                    last = link.end();
-                }
-                push_text(&mut out, &text[last..], mention);
-            }
+            Event::Text(text) if inside == 0 => match f(&text) {
+                Some(replacement) => out.extend(replacement),
+                None => out.push(Event::Text(text)),
+            },
             other => out.push(other),
         }
     }
     out
 }
 
-/// Plain text, with known mentions (outside email addresses) as links.
-fn push_text<'a>(out: &mut Vec<Event<'a>>, text: &str, mention: &dyn Fn(&str) -> Option<String>) {
-    let mut last = 0;
-    for f in crate::mentions::parse::scan_outside_urls(text) {
-        let Some(username) = mention(&f.name) else {
-            continue;
-        };
-        if f.start > last {
-            out.push(Event::Text(CowStr::from(text[last..f.start].to_string())));
+/// A link to `url` around `text`, as events.
+pub fn link_events(url: String, text: String) -> [Event<'static>; 3] {
+    [
+        Event::Start(Tag::Link {
+            link_type: LinkType::Inline,
+            dest_url: CowStr::from(url),
+            title: CowStr::from(""),
+            id: CowStr::from(""),
+        }),
+        Event::Text(CowStr::from(text)),
+        Event::End(TagEnd::Link),
+    ]
+}
+
+/// Links bare `http(s)://` URLs in text.
+pub fn autolink_urls(events: Vec<Event<'static>>) -> Vec<Event<'static>> {
+    let finder = {
+        let mut f = linkify::LinkFinder::new();
+        f.kinds(&[linkify::LinkKind::Url]);
+        f
+    };
+    map_text(events, |text| {
+        let mut out = Vec::new();
+        let mut last = 0;
+        for link in finder.links(text) {
+            let url = link.as_str();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                continue;
+            }
+            if link.start() > last {
+                out.push(Event::Text(CowStr::from(
+                    text[last..link.start()].to_string(),
+                )));
+            }
+            out.extend(link_events(url.to_string(), url.to_string()));
+            last = link.end();
         }
-        // Both parts are [A-Za-z0-9_@] only, so nothing here needs escaping.
-        out.push(Event::InlineHtml(CowStr::from(format!(
-            "<a class=\"mention\" href=\"/u/{username}\">{}</a>",
-            &text[f.start..f.end]
-        ))));
-        last = f.end;
-    }
-    if last < text.len() {
-        out.push(Event::Text(CowStr::from(text[last..].to_string())));
-    }
+        if out.is_empty() {
+            return None;
+        }
+        if last < text.len() {
+            out.push(Event::Text(CowStr::from(text[last..].to_string())));
+        }
+        Some(out)
+    })
+}
+
+/// Turns `@name` (outside URLs and email addresses) into a mention link wherever `mention`
+/// knows the lowercased name.
+pub fn link_mentions(
+    events: Vec<Event<'static>>,
+    mention: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Event<'static>> {
+    map_text(events, |text| {
+        let mut out = Vec::new();
+        let mut last = 0;
+        for f in crate::mentions::parse::scan_outside_urls(text) {
+            let Some(username) = mention(&f.name) else {
+                continue;
+            };
+            if f.start > last {
+                out.push(Event::Text(CowStr::from(text[last..f.start].to_string())));
+            }
+            // Both parts are [A-Za-z0-9_@] only, so nothing here needs escaping.
+            out.push(Event::InlineHtml(CowStr::from(format!(
+                "<a class=\"mention\" href=\"/u/{username}\">{}</a>",
+                &text[f.start..f.end]
+            ))));
+            last = f.end;
+        }
+        if out.is_empty() {
+            return None;
+        }
+        if last < text.len() {
+            out.push(Event::Text(CowStr::from(text[last..].to_string())));
+        }
+        Some(out)
+    })
 }
 
 #[cfg(test)]

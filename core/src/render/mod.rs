@@ -46,10 +46,23 @@ pub struct Renderer {
 impl Renderer {
     /// Loads the embedded templates, then any `*.hbs` under `<theme>/templates` over them.
     pub fn new(theme_dir: Option<&Path>) -> anyhow::Result<Self> {
+        Self::with_templates(theme_dir, &[])
+    }
+
+    /// Like [`Renderer::new`], with plugins' templates `(name, source)` between the built-in
+    /// ones and the theme's (so a theme can override a plugin's template too).
+    pub fn with_templates(
+        theme_dir: Option<&Path>,
+        extra: &[(&'static str, &'static str)],
+    ) -> anyhow::Result<Self> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_embed_templates_with_extension::<EmbeddedTemplates>(".hbs")
             .map_err(|e| anyhow::anyhow!("built-in template: {e}"))?;
+        for (name, source) in extra {
+            hb.register_template_string(name, source)
+                .map_err(|e| anyhow::anyhow!("plugin template {name}: {e}"))?;
+        }
         let mut text = hb.clone();
         text.register_escape_fn(handlebars::no_escape);
         let mut theme_assets = None;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::db::schema::{sessions as sessions_t, users};
 use crate::db::{self, DbConn, LiteralLimitDsl};
 use crate::error::{AppError, AppResult};
+use crate::hooks::{ActionEvent, Hooks};
 
 /// A member's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -344,9 +345,11 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 }
 
 /// Creates an account with an already computed password hash. With `only_if_first`, refuses
-/// when any account exists (the setup page), checked inside the same transaction.
+/// when any account exists (the setup page), checked inside the same transaction. Queues the
+/// `user_registered` actions.
 pub fn create(
     conn: &mut DbConn,
+    hooks: &Hooks,
     new: &NewUser,
     password_hash: &str,
     only_if_first: bool,
@@ -384,6 +387,7 @@ pub fn create(
         if only_if_first && count(conn)? > 1 {
             return Err(CreateUserError::SetupDone);
         }
+        hooks.queue(conn, vec![ActionEvent::UserRegistered { user: id }])?;
         Ok(users::table
             .find(id)
             .select(User::as_select())
@@ -550,6 +554,7 @@ impl From<diesel::result::Error> for InviteError {
 /// Creates the invited member's account (email from the invitation) and uses up the token.
 pub fn accept_invite(
     conn: &mut DbConn,
+    hooks: &Hooks,
     token: &str,
     username: Username,
     display_name: DisplayName,
@@ -565,7 +570,7 @@ pub fn accept_invite(
             display_name,
             role: Role::Member,
         };
-        Ok(create(conn, &new, hash, false)?)
+        Ok(create(conn, hooks, &new, hash, false)?)
     })
 }
 

@@ -16,7 +16,8 @@ use actix_web::web;
 
 use crate::config::Config;
 use crate::db::{DbConn, DbPool};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::hooks::Hooks;
 use crate::render::Renderer;
 
 /// What every handler can reach, shared by all workers.
@@ -27,17 +28,25 @@ pub struct AppState {
     pub renderer: Arc<Renderer>,
     /// Configuration.
     pub config: Arc<Config>,
+    /// The hook points, with every plugin's registrations.
+    pub hooks: Arc<Hooks>,
     /// Set once the first account exists, to skip the "needs setup?" query afterwards.
     setup_done: AtomicBool,
 }
 
 impl AppState {
     /// Builds the state.
-    pub fn new(pool: DbPool, renderer: Arc<Renderer>, config: Arc<Config>) -> Self {
+    pub fn new(
+        pool: DbPool,
+        renderer: Arc<Renderer>,
+        config: Arc<Config>,
+        hooks: Arc<Hooks>,
+    ) -> Self {
         Self {
             pool,
             renderer,
             config,
+            hooks,
             setup_done: AtomicBool::new(false),
         }
     }
@@ -111,10 +120,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::get().to(auth::setup_page))
         .route("/setup", web::post().to(auth::setup))
         .route("/healthz", web::get().to(health::healthz))
-        .route("/assets/{path:.*}", web::get().to(assets::asset))
-        .default_service(web::to(not_found));
-}
-
-async fn not_found() -> AppResult<actix_web::HttpResponse> {
-    Err(AppError::NotFound)
+        .route("/assets/{path:.*}", web::get().to(assets::asset));
 }

@@ -6,8 +6,11 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use super::{csrf, AppState};
 use crate::error::AppResult;
+use crate::hooks::{Filter, Slot, SlotViewer};
 use crate::users::{Profile, Role, User};
 
 /// A person as shown next to a post or in the header.
@@ -75,6 +78,8 @@ struct Layout<'a> {
     csrf_token: String,
     current_user: Option<PersonView>,
     content: String,
+    head_extra: String,
+    sidebar: String,
 }
 
 #[derive(Serialize)]
@@ -101,6 +106,15 @@ pub fn page<T: Serialize>(
 ) -> AppResult<HttpResponse> {
     let csrf_token = session.map(csrf::token).unwrap_or_default();
     let current_user = viewer.map(|u| PersonView::of(&u.profile(), state.config.gravatar));
+    let slot_viewer = viewer.map(|u| {
+        Arc::new(SlotViewer {
+            id: u.id,
+            username: u.username.clone(),
+            is_admin: u.role() == Role::Admin,
+        })
+    });
+    let head_extra = slot(&state.hooks.page_head, template, &slot_viewer);
+    let sidebar = slot(&state.hooks.sidebar, template, &slot_viewer);
     let content = state.renderer.render(
         template,
         &PageCtx {
@@ -120,11 +134,28 @@ pub fn page<T: Serialize>(
             csrf_token,
             current_user,
             content,
+            head_extra,
+            sidebar,
         },
     )?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
+}
+
+/// A layout slot's HTML from its filters (empty, at no cost, when no plugin fills it).
+fn slot(point: &Filter<Slot>, page: &str, viewer: &Option<Arc<SlotViewer>>) -> String {
+    if !point.is_active() {
+        return String::new();
+    }
+    point
+        .apply(Slot {
+            html: String::new(),
+            page: page.to_string(),
+            viewer: viewer.clone(),
+        })
+        .map(|s| s.html)
+        .unwrap_or_default()
 }
 
 /// Renders a fragment (for htmx) without the layout.

@@ -304,9 +304,13 @@ pub async fn accept_invite(
         return retry(errors);
     };
     let hash = web::block(move || password::hash(&pw)).await??;
-    let tk = t.clone();
+    let (tk, hooks) = (t.clone(), state.hooks.clone());
     let created = state
-        .db(move |c| Ok(users::accept_invite(c, &tk, username, display, &hash)))
+        .db(move |c| {
+            Ok(users::accept_invite(
+                c, &hooks, &tk, username, display, &hash,
+            ))
+        })
         .await?;
     match created {
         Ok(user) => {

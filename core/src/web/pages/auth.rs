@@ -256,8 +256,9 @@ pub async fn setup(
         display_name,
         role: Role::Admin,
     };
+    let hooks = state.hooks.clone();
     let created = state
-        .db(move |c| Ok(users::create(c, &new, &hash, true)))
+        .db(move |c| Ok(users::create(c, &hooks, &new, &hash, true)))
         .await?;
     match created {
         Ok(user) => {

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::hooks::FrontQuery;
 use crate::posts::{self, PostBody, PostId, MAX_BODY_CHARS, PAGE_SIZE};
 use crate::users::User;
 use crate::web::extract::{is_htmx, CsrfForm, CurrentUser};
@@ -51,9 +52,22 @@ async fn render_front(
     status: StatusCode,
     composer: Composer<'_>,
 ) -> AppResult<HttpResponse> {
+    let shape = if state.hooks.front_query.is_active() {
+        state
+            .hooks
+            .front_query
+            .apply(FrontQuery {
+                viewer: user.id,
+                first_page: before.is_none(),
+                ..FrontQuery::default()
+            })
+            .map_err(|e| AppError::BadRequest(e.to_string()))?
+    } else {
+        FrontQuery::default()
+    };
     let (page, replies) = state
         .db(move |c| {
-            let page = posts::front_page(c, before, PAGE_SIZE)?;
+            let page = posts::front_page(c, before, PAGE_SIZE, &shape)?;
             let ids: Vec<i32> = page.posts.iter().map(|(p, _)| p.id).collect();
             let replies = posts::front_replies(c, &ids)?;
             Ok((page, replies))
@@ -142,8 +156,22 @@ pub async fn create(
     form: CsrfForm<PostForm>,
 ) -> AppResult<HttpResponse> {
     let raw = form.0.body;
-    let body = match PostBody::parse(&raw) {
-        Ok(b) => b,
+    // Invalid text and a plugin's refusal both come back to the posting box with the message.
+    let published = match PostBody::parse(&raw) {
+        Ok(body) => {
+            let (author, hooks) = (user.clone(), state.hooks.clone());
+            match state
+                .db(move |c| posts::publish(c, &hooks, &author, &body))
+                .await
+            {
+                Err(AppError::Rejected(msg)) => Err(msg),
+                other => Ok(other?),
+            }
+        }
+        Err(msg) => Err(msg),
+    };
+    let post = match published {
+        Ok(p) => p,
         Err(msg) => {
             if is_htmx(&req) {
                 return htmx_error(&state, "#composer-error", &msg);
@@ -163,8 +191,6 @@ pub async fn create(
             .await;
         }
     };
-    let author = user.clone();
-    let post = state.db(move |c| posts::publish(c, &author, &body)).await?;
     if is_htmx(&req) {
         let ctx = RenderCtx::new(&state, &user);
         let html = ctx.render_post(&post, &user.profile(), &[], None, Replies::Latest)?;

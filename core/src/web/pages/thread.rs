@@ -267,13 +267,13 @@ pub async fn create_reply(
             .await;
         }
     };
-    let author = user.clone();
+    let (author, hooks) = (user.clone(), state.hooks.clone());
     let created = state
-        .db(move |c| posts::reply(c, &author, thread, parent, &body))
+        .db(move |c| posts::reply(c, &hooks, &author, thread, parent, &body))
         .await;
     let reply = match created {
         Ok(r) => r,
-        Err(AppError::BadRequest(msg)) if htmx => {
+        Err(AppError::BadRequest(msg) | AppError::Rejected(msg)) if htmx => {
             return htmx_error(&state, &reply_form_error_id(thread, parent), &msg);
         }
         Err(e) => return Err(e),
@@ -369,8 +369,22 @@ pub async fn save_edit(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let raw = form.0.body;
-    let body = match PostBody::parse(&raw) {
-        Ok(b) => b,
+    // Invalid text and a plugin's refusal both come back to the form with the message.
+    let saved = match PostBody::parse(&raw) {
+        Ok(body) => {
+            let (actor, hooks) = (user.clone(), state.hooks.clone());
+            match state
+                .db(move |c| posts::edit(c, &hooks, &actor, id, &body))
+                .await
+            {
+                Err(AppError::Rejected(msg)) => Err(msg),
+                other => Ok(other?),
+            }
+        }
+        Err(msg) => Err(msg),
+    };
+    let post = match saved {
+        Ok(p) => p,
         Err(msg) => {
             let post = load_own(&state, &user, id).await?;
             let token = csrf::token(&session);
@@ -414,8 +428,6 @@ pub async fn save_edit(
             );
         }
     };
-    let actor = user.clone();
-    let post = state.db(move |c| posts::edit(c, &actor, id, &body)).await?;
     if is_htmx(&req) {
         return views::fragment(
             &state,
@@ -510,7 +522,10 @@ pub async fn delete(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let actor = user.clone();
-    let post = state.db(move |c| posts::delete(c, &actor, id)).await?;
+    let hooks = state.hooks.clone();
+    let post = state
+        .db(move |c| posts::delete(c, &hooks, &actor, id))
+        .await?;
     let htmx = is_htmx(&req);
     if post.parent_id.is_none() {
         if !htmx {

@@ -1,0 +1,6 @@
+-- Which plugins an admin switched on or off (overrides POSTHASTE_PLUGINS; read by every node).
+CREATE TABLE plugin_states (
+    name VARCHAR(64) NOT NULL PRIMARY KEY,
+    enabled BOOLEAN NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
