@@ -4,6 +4,7 @@
 //! failure instead of a skip.
 
 mod helpers;
+mod receiver;
 mod smtp;
 
 mod accounts;
