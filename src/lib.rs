@@ -13,5 +13,6 @@ pub fn plugins() -> Vec<Arc<dyn Plugin>> {
         Arc::new(posthaste_tags::Tags::default()),
         Arc::new(posthaste_webhooks::Webhooks::default()),
         Arc::new(posthaste_mastodon_crosspost::Crosspost::default()),
+        Arc::new(posthaste_secret_guard::SecretGuard),
     ]
 }

@@ -163,6 +163,15 @@ impl TestApp {
         backend: Backend,
         adjust: impl FnOnce(&mut RawSettings),
     ) -> Option<TestApp> {
+        Self::spawn_with_plugins(backend, adjust, posthaste_app::plugins()).await
+    }
+
+    /// Like `spawn_with`, with these plugins compiled in instead of the shipped ones.
+    pub async fn spawn_with_plugins(
+        backend: Backend,
+        adjust: impl FnOnce(&mut RawSettings),
+        plugins: Vec<Arc<dyn posthaste::hooks::Plugin>>,
+    ) -> Option<TestApp> {
         let data_dir = Arc::new(tempfile::tempdir().unwrap());
         let database = Arc::new(TestDatabase::new(backend, data_dir.path())?);
         let mut raw = RawSettings {
@@ -181,13 +190,8 @@ impl TestApp {
         let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
             .expect("database");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build_with(
-            config.clone(),
-            pool.clone(),
-            listener,
-            posthaste_app::plugins(),
-        )
-        .expect("app");
+        let app =
+            Application::build_with(config.clone(), pool.clone(), listener, plugins).expect("app");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
@@ -324,19 +328,24 @@ impl TestApp {
     /// Another app process ("node") on the same database, with its own pool, port and job
     /// worker; `adjust` changes its settings.
     pub async fn spawn_node(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        self.spawn_node_with_plugins(adjust, posthaste_app::plugins())
+            .await
+    }
+
+    /// Like `spawn_node`, with these plugins compiled in.
+    pub async fn spawn_node_with_plugins(
+        &self,
+        adjust: impl FnOnce(&mut Config),
+        plugins: Vec<Arc<dyn posthaste::hooks::Plugin>>,
+    ) -> TestApp {
         let mut config = self.config.clone();
         adjust(&mut config);
         let queries = QueryCounter::default();
         let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
             .expect("database");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build_with(
-            config.clone(),
-            pool.clone(),
-            listener,
-            posthaste_app::plugins(),
-        )
-        .expect("app");
+        let app =
+            Application::build_with(config.clone(), pool.clone(), listener, plugins).expect("app");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         TestApp {

@@ -7,6 +7,8 @@ use super::{Content, HookError, Hooks, Owner};
 use crate::render::markdown;
 
 pub use crate::render::markdown::{link_events, map_text};
+/// The event types filters work with (re-exported so plugins use the same pulldown-cmark).
+pub use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
 
 /// Core's Markdown parser: `markdown` → `events`.
 pub const MARKDOWN: i32 = 0;

@@ -114,6 +114,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin", web::get().to(account::admin_page))
         .route("/admin/invites", web::post().to(account::invite))
         .route("/admin/jobs/{id}/retry", web::post().to(account::retry_job))
+        .route(
+            "/admin/plugins/{name}",
+            web::post().to(account::switch_plugin),
+        )
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))

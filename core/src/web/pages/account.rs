@@ -341,6 +341,7 @@ struct FailedJob {
 struct AdminCtx<'a> {
     notice: Option<&'a str>,
     failed: Vec<FailedJob>,
+    plugins: Vec<crate::hooks::PluginInfo>,
 }
 
 #[derive(Deserialize)]
@@ -371,7 +372,11 @@ pub async fn admin_page(
         .into_iter()
         .map(|j| FailedJob {
             id: j.id,
-            kind: j.kind,
+            // A plugin's task says whose it is.
+            kind: match j.job::<jobs::Job>() {
+                Ok(jobs::Job::Plugin { plugin, .. }) => format!("{plugin} (plugin)"),
+                _ => j.kind,
+            },
             attempts: j.attempts,
             last_error: j.last_error.unwrap_or_default(),
             updated: crate::render::time::exact(j.updated_at),
@@ -380,6 +385,8 @@ pub async fn admin_page(
     let notice = match q.notice.as_deref() {
         Some("invited") => Some("Invitation queued: it will be emailed in a moment."),
         Some("retried") => Some("The job is back in the queue."),
+        Some("plugin-on") => Some("Plugin switched on (other servers follow within seconds)."),
+        Some("plugin-off") => Some("Plugin switched off (other servers follow within seconds)."),
         _ => None,
     };
     views::page(
@@ -389,7 +396,11 @@ pub async fn admin_page(
         StatusCode::OK,
         "admin",
         "Admin",
-        &AdminCtx { notice, failed },
+        &AdminCtx {
+            notice,
+            failed,
+            plugins: state.hooks.plugins(),
+        },
     )
 }
 
@@ -423,4 +434,46 @@ pub async fn retry_job(
         return Err(AppError::NotFound);
     }
     Ok(see_other("/admin?notice=retried"))
+}
+
+#[derive(Deserialize)]
+pub struct PluginSwitch {
+    #[serde(default)]
+    on: String,
+}
+
+/// `POST /admin/plugins/{name}` (`on=1` or `on=0`): switches a plugin on or off now, on this
+/// server, and stores the choice so it survives restarts and reaches the other servers on
+/// their next tick.
+pub async fn switch_plugin(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    name: web::Path<String>,
+    form: CsrfForm<PluginSwitch>,
+) -> AppResult<HttpResponse> {
+    require_admin(&user)?;
+    let name = name.into_inner();
+    if !state.hooks.plugins().iter().any(|p| p.name == name) {
+        return Err(AppError::NotFound);
+    }
+    let on = match form.0.on.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Say whether to switch the plugin on (1) or off (0).".into(),
+            ))
+        }
+    };
+    let stored = name.clone();
+    state
+        .db(move |c| Ok(crate::hooks::switches::save(c, &stored, on)?))
+        .await?;
+    state.hooks.set_on(&name, on);
+    tracing::info!(plugin = %name, on, admin = user.id, "plugin switched by an admin");
+    Ok(see_other(if on {
+        "/admin?notice=plugin-on"
+    } else {
+        "/admin?notice=plugin-off"
+    }))
 }
