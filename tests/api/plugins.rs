@@ -114,6 +114,13 @@ impl Plugin for Probe {
         );
         h.post_published
             .add(me.clone(), 10, post_logger(&self.0, "post_published"));
+        // A durable task per post; its runner panics for posts saying "kaboom".
+        h.post_published
+            .add(me.clone(), 20, |c: &mut HookCtx<'_>, e: &PostEvent| {
+                let kaboom = e.post.body_md.contains("kaboom");
+                c.enqueue(serde_json::json!({ "post": e.post.id, "kaboom": kaboom }))?;
+                Ok(())
+            });
         h.reply_published
             .add(me.clone(), 10, post_logger(&self.0, "reply_published"));
         h.post_edited
@@ -140,6 +147,18 @@ impl Plugin for Probe {
                 ));
                 Ok(())
             });
+        let seen = self.0.clone();
+        r.on_job(move |job| {
+            let seen = seen.clone();
+            Box::pin(async move {
+                if job.task["kaboom"] == true {
+                    seen.push(format!("job-panics:{}", job.task["post"]));
+                    panic!("the probe's job exploded");
+                }
+                seen.push(format!("job:{}", job.task["post"]));
+                Ok(())
+            })
+        });
         Ok(())
     }
 }
@@ -272,6 +291,13 @@ async fn actions_run_after_commit_in_the_worker(backend: Backend) {
     let r = app.post_form(&format!("/p/{reply}/delete"), &[]).await;
     assert_eq!(r.status(), 303);
     logged(&seen, &format!("post_deleted:{reply}:{ADMIN}")).await;
+
+    // A job runner that panics fails its try (and is retried); the worker goes on.
+    let bad = app.post_id("kaboom").await;
+    logged(&seen, &format!("job-panics:{bad}")).await;
+    let good = app.post_id("fine").await;
+    logged(&seen, &format!("job:{good}")).await;
+    logged(&seen, &format!("job:{post}")).await;
 
     // Each event ran once, and a reply is not a post_published.
     let log = seen.log();

@@ -335,9 +335,16 @@ impl Hooks {
         }
         match self.jobs.get(plugin) {
             Some(run) => {
+                use futures_util::FutureExt;
+                // A panic while making or polling the future fails this try (retried later)
+                // instead of taking the worker down.
                 let fut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ctx)));
                 match fut {
-                    Ok(f) => f,
+                    Ok(f) => {
+                        Box::pin(std::panic::AssertUnwindSafe(f).catch_unwind().map(|r| {
+                            r.unwrap_or_else(|_| Err("the job runner panicked".to_string()))
+                        }))
+                    }
                     Err(_) => Box::pin(async { Err("the job runner panicked".to_string()) }),
                 }
             }
@@ -375,6 +382,7 @@ pub struct Registry {
     pub hooks: Hooks,
     current: Owner,
     settings: BTreeMap<String, serde_json::Value>,
+    site_title: String,
 }
 
 impl Registry {
@@ -386,6 +394,11 @@ impl Registry {
     /// The site's absolute base URL (no trailing slash), for links in webhooks and mail.
     pub fn site_url(&self) -> &str {
         &self.hooks.site_url
+    }
+
+    /// The site's title (`POSTHASTE_SITE_TITLE`), e.g. as the sender name of a webhook.
+    pub fn site_title(&self) -> &str {
+        &self.site_title
     }
 
     /// This plugin's settings: the `[plugin_name]` table of `posthaste.toml` (dashes become
@@ -437,6 +450,7 @@ impl Registry {
             hooks,
             current: Owner::core(),
             settings: config.plugin_settings.clone(),
+            site_title: config.site_title.clone(),
         };
         for p in plugins {
             let on = Arc::new(AtomicBool::new(
