@@ -40,7 +40,7 @@ pub trait Plugin: Send + Sync + 'static {
     /// Registers hook functions (and job runners). An error stops the start-up with it.
     fn register(&self, r: &mut Registry) -> Result<(), String>;
     /// Adds HTTP routes (answered only while the plugin is on).
-    fn routes(&self, _routes: &mut Routes<'_>) {}
+    fn routes(&self, _routes: &mut Routes) {}
     /// Handlebars templates `(name, source)`; name them `plugin-name/...`. A theme folder can
     /// override them like core templates.
     fn templates(&self) -> Vec<(&'static str, &'static str)> {
@@ -206,10 +206,21 @@ impl Hooks {
     /// Registers every plugin's routes, each guarded by its switch.
     pub fn configure_routes(&self, cfg: &mut web::ServiceConfig) {
         for i in &self.plugins {
-            i.plugin.routes(&mut Routes {
-                cfg,
-                on: i.on.clone(),
-            });
+            let mut routes = Routes {
+                paths: Vec::new(),
+            };
+            i.plugin.routes(&mut routes);
+            // One resource per path with all its methods: two resources on one path would
+            // answer 405 for the second one's method.
+            for (path, list) in routes.paths {
+                let on = i.on.clone();
+                let mut resource = web::resource(path)
+                    .guard(guard::fn_guard(move |_| on.load(Ordering::Relaxed)));
+                for route in list {
+                    resource = resource.route(route);
+                }
+                cfg.service(resource);
+            }
         }
     }
 
@@ -357,21 +368,19 @@ impl Hooks {
 }
 
 /// Where a plugin adds its HTTP routes (see [`Plugin::routes`]).
-pub struct Routes<'a> {
-    cfg: &'a mut web::ServiceConfig,
-    on: Arc<AtomicBool>,
+pub struct Routes {
+    paths: Vec<(String, Vec<actix_web::Route>)>,
 }
 
-impl Routes<'_> {
+impl Routes {
     /// Serves `route` (e.g. `web::get().to(handler)`) at `path` while the plugin is on; while
-    /// it is off the path falls through to the next route (usually 404).
+    /// it is off the path falls through to the next route (usually 404). Call it once per
+    /// method for a path that takes several (`GET` and `POST` of a form).
     pub fn route(&mut self, path: &str, route: actix_web::Route) -> &mut Self {
-        let on = self.on.clone();
-        self.cfg.service(
-            web::resource(path)
-                .guard(guard::fn_guard(move |_| on.load(Ordering::Relaxed)))
-                .route(route),
-        );
+        match self.paths.iter_mut().find(|(p, _)| p == path) {
+            Some((_, list)) => list.push(route),
+            None => self.paths.push((path.to_string(), vec![route])),
+        }
         self
     }
 }
