@@ -8,6 +8,10 @@
 #   POSTS=1000 scripts/bench.sh            # another data-set size
 #   REPLIES=300000 BUSY_FRONT=30 scripts/bench.sh   # threads: spread replies, and 20 front-page
 #                                                   # threads of 30 more replies each
+#   POSTHASTE_PLUGINS= scripts/bench.sh    # every plugin off (default: the configured default, tags)
+#   POSTHASTE_PLUGINS=tags,webhooks,mastodon-crosspost,secret-guard TAGGED=40 scripts/bench.sh
+#                                          # all on; first publish 40 posts with #tags over HTTP
+#                                          # (through the hooks) so tag pages and the sidebar have data
 #
 # Needs: a release build with --features mysql (built if missing), wrk, curl.
 set -euo pipefail
@@ -17,6 +21,7 @@ POSTS="${POSTS:-100000}"
 MEMBERS="${MEMBERS:-50}"
 REPLIES="${REPLIES:-0}"
 BUSY_FRONT="${BUSY_FRONT:-0}"
+TAGGED="${TAGGED:-0}"
 CONNS="${CONNS:-32}"
 DURATION="${DURATION:-15s}"
 THREADS="${THREADS:-2}"
@@ -51,6 +56,17 @@ curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "login=member1" \
   --data-urlencode "password=posthaste-seed" --data-urlencode "csrf_token=$token" \
   --data-urlencode "next=/" "http://127.0.0.1:$PORT/login"
 cookie=$(awk '$6 == "posthaste_session" {print $6 "=" $7}' "$jar")
+if [ "$TAGGED" -gt 0 ]; then
+  csrf=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p')
+  tags=(release design ops infra q3-planning mobile api docs hiring perf)
+  for i in $(seq "$TAGGED"); do
+    curl -s -o /dev/null -H "Cookie: $cookie" --data-urlencode "csrf_token=$csrf" \
+      --data-urlencode "body=Status $i: shipped the #${tags[$((i % 10))]} work, next #${tags[$(((i + 3) % 10))]} (see https://example.com/$i)" \
+      "http://127.0.0.1:$PORT/posts"
+  done
+  sleep 6 # one plugin tick, so the tags sidebar is filled
+  echo "published $TAGGED tagged posts through the hooks (plugins: ${POSTHASTE_PLUGINS-default})"
+fi
 curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" >"$work/theme/assets/bench.html"
 size=$(wc -c <"$work/theme/assets/bench.html")
 posts_on_page=$(grep -o '<article class="post"' "$work/theme/assets/bench.html" | wc -l)

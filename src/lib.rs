@@ -11,7 +11,7 @@ use posthaste::hooks::Plugin;
 pub fn plugins() -> Vec<Arc<dyn Plugin>> {
     vec![
         Arc::new(posthaste_tags::Tags::default()),
-        Arc::new(posthaste_webhooks::Webhooks::default()),
+        Arc::new(posthaste_webhooks::Webhooks),
         Arc::new(posthaste_mastodon_crosspost::Crosspost::default()),
         Arc::new(posthaste_secret_guard::SecretGuard),
     ]

@@ -89,22 +89,31 @@ pub struct RawSettings {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-/// A list given as `a,b` (environment) or `["a", "b"]` (TOML).
-fn name_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+/// A list setting given as `"a, b"` (environment) or `["a", "b"]` (TOML): items trimmed,
+/// blanks dropped. For `#[serde(deserialize_with = "...")]`, in plugins' settings too.
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Names {
+    enum Items {
         One(String),
         Many(Vec<String>),
     }
-    let names = match Names::deserialize(d)? {
-        Names::One(s) => s.split(',').map(str::to_string).collect(),
-        Names::Many(v) => v,
+    let items = match Items::deserialize(d)? {
+        Items::One(s) => s.split(',').map(str::to_string).collect(),
+        Items::Many(v) => v,
     };
-    Ok(names
+    Ok(items
         .into_iter()
-        .map(|n| n.trim().to_lowercase())
-        .filter(|n| !n.is_empty())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+/// Plugin names: [`one_or_many`], lowercased.
+fn name_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(one_or_many(d)?
+        .into_iter()
+        .map(|n| n.to_lowercase())
         .collect())
 }
 

@@ -142,7 +142,7 @@ async fn live_schemas_match() {
     let my_cols: Vec<(String, String)> = my.db(|conn| match conn {
         posthaste::db::DbConn::Mysql(c) => diesel::sql_query(
             "SELECT CAST(table_name AS CHAR) AS t, CAST(column_name AS CHAR) AS c FROM information_schema.columns \
-             WHERE table_schema = DATABASE() AND table_name <> '__diesel_schema_migrations' ORDER BY table_name, ordinal_position",
+             WHERE table_schema = DATABASE() AND table_name <> '__diesel_schema_migrations' ORDER BY CAST(table_name AS BINARY), ordinal_position",
         ).load::<Col>(c).unwrap().into_iter().map(|r| (r.t, r.c)).collect(),
         _ => unreachable!(),
     });

@@ -206,16 +206,14 @@ impl Hooks {
     /// Registers every plugin's routes, each guarded by its switch.
     pub fn configure_routes(&self, cfg: &mut web::ServiceConfig) {
         for i in &self.plugins {
-            let mut routes = Routes {
-                paths: Vec::new(),
-            };
+            let mut routes = Routes { paths: Vec::new() };
             i.plugin.routes(&mut routes);
             // One resource per path with all its methods: two resources on one path would
             // answer 405 for the second one's method.
             for (path, list) in routes.paths {
                 let on = i.on.clone();
-                let mut resource = web::resource(path)
-                    .guard(guard::fn_guard(move |_| on.load(Ordering::Relaxed)));
+                let mut resource =
+                    web::resource(path).guard(guard::fn_guard(move |_| on.load(Ordering::Relaxed)));
                 for route in list {
                     resource = resource.route(route);
                 }

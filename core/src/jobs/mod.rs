@@ -226,8 +226,8 @@ pub fn retry_or_fail(
     } else {
         "pending"
     };
-    let mut msg = error.to_string();
-    msg.truncate(1000);
+    // The column keeps 1000 characters; cut on a character boundary.
+    let msg: String = error.chars().take(1000).collect();
     diesel::update(jobs::table.find(row.id).filter(jobs::locked_by.eq(me)))
         .set((
             jobs::state.eq(state),

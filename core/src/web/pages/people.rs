@@ -35,7 +35,9 @@ struct ItemView<'a> {
 }
 
 /// Renders a page of list items (each loaded with its author) plus the "older" cursor.
-async fn render_items(
+/// `rows` holds up to one more than [`PAGE_SIZE`]: the extra row only tells that there is an
+/// older page. Plugins' list pages (the tags plugin's `/t/{tag}`) use it too.
+pub async fn render_items(
     state: &AppState,
     rows: Vec<(Post, Profile)>,
     headlines: std::collections::HashMap<i32, String>,
@@ -70,9 +72,10 @@ async fn render_items(
 }
 
 /// The rows of a list page and the headlines of the threads its replies belong to.
-type ListRows = (Vec<(Post, Profile)>, std::collections::HashMap<i32, String>);
+pub type ListRows = (Vec<(Post, Profile)>, std::collections::HashMap<i32, String>);
 
-fn with_headlines(c: &mut db::DbConn, rows: Vec<(Post, Profile)>) -> AppResult<ListRows> {
+/// Adds the headlines of the threads the rows' replies belong to (one query).
+pub fn with_headlines(c: &mut db::DbConn, rows: Vec<(Post, Profile)>) -> AppResult<ListRows> {
     let mut threads: Vec<i32> = rows
         .iter()
         .filter(|(p, _)| p.parent_id.is_some())
@@ -84,15 +87,23 @@ fn with_headlines(c: &mut db::DbConn, rows: Vec<(Post, Profile)>) -> AppResult<L
     Ok((rows, headlines))
 }
 
+/// What `list.hbs` shows: a heading (or a member's header), the items and the pager.
 #[derive(Serialize)]
-struct ListCtx<'a> {
-    person: Option<PersonView>,
-    heading: &'a str,
-    empty: &'a str,
-    items_html: String,
-    older_url: Option<String>,
-    is_first_page: bool,
-    base_url: &'a str,
+pub struct ListCtx<'a> {
+    /// The member whose page this is, if any (else `heading` is shown).
+    pub person: Option<PersonView>,
+    /// The page's heading.
+    pub heading: &'a str,
+    /// What the first page says when there is nothing to list.
+    pub empty: &'a str,
+    /// The rendered items ([`render_items`]).
+    pub items_html: String,
+    /// The link to the next (older) page.
+    pub older_url: Option<String>,
+    /// Whether this is the first page.
+    pub is_first_page: bool,
+    /// The list's own URL (the "Newest" link).
+    pub base_url: &'a str,
 }
 
 /// `GET /mentions`: posts and replies that mention the signed-in member, newest first.
