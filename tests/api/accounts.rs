@@ -262,7 +262,7 @@ async fn admins_see_and_retry_failed_jobs(backend: Backend) {
     assert!(app
         .get_html("/admin")
         .await
-        .contains("None: every email went out"));
+        .contains("None: every email and plugin task went through"));
 }
 
 on_both_backends!(

@@ -1,6 +1,6 @@
 //! Browser tests: the real `posthaste` binary driven by headless Chromium through chromedriver.
 //!
-//! Three scenarios, each with its own app, database, chromedriver and browser profile:
+//! Four scenarios, each with its own app, database, chromedriver and browser profile:
 //!
 //! - `setup_post_and_draft_in_chromium`: first-run setup through the browser, posting from the
 //!   composer with Ctrl+Enter (htmx, no page reload), the post surviving a reload, the 390 px
@@ -18,11 +18,21 @@
 //!   inserts `@maria ` with the caret after it (and the draft sees the change) without posting;
 //!   Ctrl+Enter posts, and the post links `@maria` to /u/maria, all without a reload. After
 //!   signing out, Maria signs in and finds the post on /mentions.
+//! - `tags_sidebar_and_plugin_switch_in_chromium`: with `POSTHASTE_PLUGINS=tags` and a 200 ms
+//!   tick, the CLI-made admin posts `… #Release …` (Ctrl+Enter, no reload) and the post links
+//!   `#Release` to /t/release; reloading until a tick has refreshed the plugin's cache, the
+//!   sidebar lists `#release`, right of the posts at 1280 px and below them at 390 px (no
+//!   horizontal scroll). The link leads to /t/release (heading `#release`) listing the post.
+//!   Switching the plugin off on /admin (a form POST) drops the sidebar and /t/release (404)
+//!   but keeps the stored link, and a new `#nolink` post stays text; switched on again,
+//!   /t/release lists the post again (the `#nolink` post, written while off, is not indexed).
 //!
 //! Skips with a "skipping browser test: …" line when Chromium or chromedriver is missing, unless
 //! `POSTHASTE_TEST_REQUIRE_BROWSER=1` (CI), which makes that a failure. With
 //! `POSTHASTE_SCREENSHOT_DIR` set, saves `front-1280.png`, `front-390.png`, `thread-1280.png`,
-//! `thread-390.png`, `autocomplete-1280.png` and `autocomplete-390.png` (list open) there.
+//! `thread-390.png`, `autocomplete-1280.png`, `autocomplete-390.png` (list open),
+//! `tags-front-1280.png`, `tags-front-390.png` (sidebar in view), `tag-page-1280.png`,
+//! `tag-page-390.png`, `admin-plugins-1280.png` and `admin-plugins-390.png` there.
 
 use std::future::Future;
 use std::io::Write;
@@ -232,13 +242,15 @@ fn add_user_with_cli(
     Ok(())
 }
 
-/// Starts the app binary on a free port with the database in `dir`.
-async fn start_app(dir: &Path) -> anyhow::Result<(ChildGuard, String)> {
+/// Starts the app binary on a free port with the database in `dir`, with `env` (name, value)
+/// added to its environment.
+async fn start_app(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<(ChildGuard, String)> {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let log = dir.join("app.log");
     let mut cmd = app_command(dir);
-    cmd.env("POSTHASTE_ADDR", &addr)
+    cmd.envs(env.iter().copied())
+        .env("POSTHASTE_ADDR", &addr)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log)?)
         .stderr(std::fs::File::options().append(true).open(&log)?);
@@ -304,14 +316,7 @@ async fn wait_js(
         let last = match driver.execute(script, args.clone()).await {
             Ok(ret) => {
                 let v = ret.json().clone();
-                let truthy = match &v {
-                    Value::Null => false,
-                    Value::Bool(b) => *b,
-                    Value::String(s) => !s.is_empty(),
-                    Value::Number(n) => n.as_f64() != Some(0.0),
-                    _ => true,
-                };
-                if truthy {
+                if truthy(&v) {
                     return Ok(v);
                 }
                 format!("{v}")
@@ -323,6 +328,43 @@ async fn wait_js(
             bail!("timed out after {timeout:?} waiting for {what} (last result: {last})");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether a script's result counts as "yes" (as JavaScript would see it; arrays and objects
+/// always do).
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        _ => true,
+    }
+}
+
+/// Reloads the page until `script` returns something truthy on the fresh document, and returns
+/// that: for what the server changes on its own (e.g. plugin caches refreshed on each tick).
+/// Fails after `timeout` with the last value.
+async fn reload_until(
+    driver: &WebDriver,
+    what: &str,
+    script: &str,
+    args: Vec<Value>,
+    timeout: Duration,
+) -> anyhow::Result<Value> {
+    let start = Instant::now();
+    loop {
+        driver.refresh().await?;
+        wait_reloaded(driver, what).await?;
+        let v = js(driver, script, args.clone()).await?;
+        if truthy(&v) {
+            return Ok(v);
+        }
+        if start.elapsed() > timeout {
+            bail!("timed out after {timeout:?} reloading until {what} (last result: {v})");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -1240,10 +1282,332 @@ async fn mention_scenario(
     Ok(())
 }
 
+/// The tags scenario's post, typed in the composer: the plugin links `#Release` to
+/// /t/release (the link keeps the text as written) and lists the tag lowercased.
+const TAGGED_TEXT: &str = "Shipping the new login #Release today";
+/// Posted while the tags plugin is off: `#nolink` stays text.
+const UNTAGGED_TEXT: &str = "Later #nolink";
+
+/// The sidebar's chip for `#release`: `[its tag text, its count]`, or null while it is not
+/// listed.
+const RELEASE_CHIP: &str =
+    "const c = document.querySelector('aside.sidebar .sidebar-tags a.tag-chip[href=\"/t/release\"]');\
+     const n = c && c.querySelector('.tag-count');\
+     return c && n ? [c.firstChild.textContent.trim(), n.textContent.trim()] : null;";
+
+/// `[sidebar left, right, top, bottom, #posts left, right, top, bottom, innerWidth]`.
+const SIDEBAR_GEOMETRY: &str =
+    "const s = document.querySelector('aside.sidebar').getBoundingClientRect();\
+     const p = document.querySelector('section#posts').getBoundingClientRect();\
+     return [s.left, s.right, s.top, s.bottom, p.left, p.right, p.top, p.bottom, innerWidth];";
+
+/// On a list page (/t/{tag}, /u/{name}): `[the h1, document.title, the id of the item whose
+/// body contains arguments[0] (or null)]`, or null before such a page has loaded.
+const LIST_PAGE: &str = "const h = document.querySelector('h1.list-title');\
+     if (!h || document.readyState !== 'complete') { return null; }\
+     let id = null;\
+     for (const a of document.querySelectorAll('section.list-items article.list-item')) {\
+       const b = a.querySelector('.post-body');\
+       if (b && b.textContent.includes(arguments[0])) { id = a.id; }\
+     }\
+     return [h.textContent.trim(), document.title, id];";
+
+/// On /admin, checks that the plugin `name` is listed with the other state and clicks its
+/// "Switch on"/"Switch off" button (a real form POST, back to /admin); waits for the new
+/// state and the notice.
+async fn switch_plugin(driver: &WebDriver, base: &str, name: &str, on: bool) -> anyhow::Result<()> {
+    let (was, is, label) = if on {
+        ("Off", "On", "Switch on")
+    } else {
+        ("On", "Off", "Switch off")
+    };
+    driver.goto(format!("{base}/admin")).await?;
+    let item = format!("section.admin-section ul.plugin-list > li#plugin-{name}");
+    let listed = js(
+        driver,
+        "const l = document.querySelector(arguments[0]);\
+         return l && [l.querySelector('.plugin-name').textContent.trim(),\
+                      l.querySelector('.plugin-state').textContent.trim(),\
+                      l.querySelector('form button[type=submit]').textContent.trim()];",
+        vec![json!(item)],
+    )
+    .await?;
+    ensure!(
+        listed == json!([name, was, label]),
+        "/admin should list {name} as {was} with a {label:?} button: [name, state, button] = \
+         {listed}"
+    );
+    js(driver, "window.__noReload = 42;", vec![]).await?;
+    click(
+        driver,
+        &format!("{item} form[method=post] button[type=submit]"),
+        &format!("{name}'s {label} button"),
+    )
+    .await?;
+    let after = wait_js(
+        driver,
+        &format!("/admin to come back after {label} on {name}"),
+        "const l = document.querySelector(arguments[0]);\
+         const n = document.querySelector('.admin-notice');\
+         return window.__noReload === undefined && document.readyState === 'complete' \
+           && location.pathname === '/admin' && l && n \
+           ? [l.querySelector('.plugin-state').textContent.trim(), l.classList.contains('plugin-on'),\
+              n.textContent.trim()] : null;",
+        vec![json!(item)],
+        Duration::from_secs(15),
+    )
+    .await?;
+    let notice = format!("Plugin switched {}", is.to_lowercase());
+    ensure!(
+        after[0] == json!(is)
+            && after[1] == json!(on)
+            && after[2].as_str().is_some_and(|n| n.starts_with(&notice)),
+        "after {label}, /admin should list {name} as {is} and say {notice:?}: \
+         [state, .plugin-on, notice] = {after}"
+    );
+    Ok(())
+}
+
+/// #tags, the tags sidebar and switching the plugin off and on (see the module docs).
+async fn tags_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let front = format!("{base}/");
+    sign_in(&driver, base, "admin", ADMIN_PASSWORD).await?;
+
+    // ---- 1. Post with a tag (composer, Ctrl+Enter): the post links it, as written.
+    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    let composer = type_into(&driver, "#composer-body", TAGGED_TEXT).await?;
+    composer.send_keys(Key::Control + Key::Enter).await?;
+    let post = wait_js(
+        &driver,
+        "the tagged post in section#posts",
+        FIND_POST,
+        vec![json!(TAGGED_TEXT)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    let post = post.as_str().unwrap_or_default().to_string();
+    let tag_link = format!("#{post} .post-body a[href=\"/t/release\"]");
+    let link = js(
+        &driver,
+        "const a = document.querySelector(arguments[0]);\
+         return a && [a.textContent, a.closest('.post-body').textContent.trim()];",
+        vec![json!(tag_link)],
+    )
+    .await?;
+    ensure!(
+        link == json!(["#Release", TAGGED_TEXT]),
+        "step 1: {post} should link #Release to /t/release: [link text, body text] = {link}"
+    );
+    ensure_no_reload(&driver, "step 1, posting the tagged post").await?;
+    println!(
+        "browser tags test: 1. posted {post} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 2. The sidebar lists #release once a tick has refreshed it (reload until then).
+    let chip = reload_until(
+        &driver,
+        "the sidebar to list #release",
+        RELEASE_CHIP,
+        vec![],
+        Duration::from_secs(5),
+    )
+    .await
+    .context("step 2, the tags sidebar")?;
+    ensure!(
+        chip == json!(["#release", "1"]),
+        "step 2: the sidebar's #release chip: [tag, count] = {chip}"
+    );
+    // Beside the posts on a desktop, below them on a phone, never wider than the window.
+    set_viewport(&driver, 1280, 900).await?;
+    let g = js(&driver, SIDEBAR_GEOMETRY, vec![]).await?;
+    let n = |g: &Value, i: usize| g[i].as_f64().unwrap_or(f64::NAN);
+    ensure!(
+        n(&g, 0) >= n(&g, 5) && n(&g, 1) <= n(&g, 8) && n(&g, 2) < n(&g, 7),
+        "step 2: at 1280 px the sidebar should sit right of the posts [sidebar l, r, t, b, \
+         posts l, r, t, b, innerWidth] = {g}"
+    );
+    screenshot(&driver, shots, "tags-front-1280.png").await?;
+    set_viewport(&driver, 390, 844).await?;
+    let g = js(&driver, SIDEBAR_GEOMETRY, vec![]).await?;
+    ensure!(
+        n(&g, 2) >= n(&g, 7) && n(&g, 0) >= 0.0 && n(&g, 1) <= n(&g, 8),
+        "step 2: at 390 px the sidebar should sit below the posts, inside the window \
+         [sidebar l, r, t, b, posts l, r, t, b, innerWidth] = {g}"
+    );
+    ensure_no_horizontal_scroll(&driver, "at 390 px with the tags sidebar").await?;
+    js(
+        &driver,
+        "document.querySelector('aside.sidebar').scrollIntoView({ block: 'nearest' });",
+        vec![],
+    )
+    .await?;
+    screenshot(&driver, shots, "tags-front-390.png").await?;
+    set_viewport(&driver, 1280, 900).await?;
+    println!(
+        "browser tags test: 2. sidebar lists #release (right at 1280, below at 390) after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 3. The post's tag link leads to /t/release, which lists the post.
+    click(&driver, &tag_link, "the post's #Release link").await?;
+    let item = format!("item-{}", post.trim_start_matches("p-"));
+    let page = wait_js(
+        &driver,
+        "the tag page /t/release",
+        &format!(
+            "return location.pathname === '/t/release' \
+             && (function () {{ {LIST_PAGE} }}).apply(null, arguments);"
+        ),
+        vec![json!(TAGGED_TEXT)],
+        Duration::from_secs(15),
+    )
+    .await
+    .context("step 3, the tag page")?;
+    ensure!(
+        page[0] == json!("#release")
+            && page[1].as_str().is_some_and(|t| t.starts_with("#release"))
+            && page[2] == json!(item),
+        "step 3: /t/release should be titled #release and list {post} as #{item}: \
+         [h1, title, item] = {page}"
+    );
+    screenshot(&driver, shots, "tag-page-1280.png").await?;
+    set_viewport(&driver, 390, 844).await?;
+    ensure_no_horizontal_scroll(&driver, "at 390 px on /t/release").await?;
+    screenshot(&driver, shots, "tag-page-390.png").await?;
+    set_viewport(&driver, 1280, 900).await?;
+    println!(
+        "browser tags test: 3. /t/release lists {post} after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 4. Switch the plugin off on /admin: no sidebar, links already stored stay, new
+    // posts get none, and /t/release is gone.
+    switch_plugin(&driver, base, "tags", false)
+        .await
+        .context("step 4, switching tags off")?;
+    driver.goto(&front).await?;
+    let off = js(
+        &driver,
+        "const a = document.querySelector(arguments[0]);\
+         return [!!document.querySelector('aside.sidebar'), !!document.querySelector('.tag-chip'),\
+                 document.getElementById('main').classList.contains('has-sidebar'),\
+                 a && a.textContent];",
+        vec![json!(tag_link)],
+    )
+    .await?;
+    ensure!(
+        off == json!([false, false, false, "#Release"]),
+        "step 4: with tags off the front page should have no sidebar and keep {post}'s stored \
+         link: [aside.sidebar, a tag chip, main.has-sidebar, the link's text] = {off}"
+    );
+    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    let composer = type_into(&driver, "#composer-body", UNTAGGED_TEXT).await?;
+    composer.send_keys(Key::Control + Key::Enter).await?;
+    let later = wait_js(
+        &driver,
+        "the post written with tags off in section#posts",
+        FIND_POST,
+        vec![json!(UNTAGGED_TEXT)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    let later = later.as_str().unwrap_or_default().to_string();
+    let body = js(
+        &driver,
+        "const b = document.querySelector(arguments[0]);\
+         return [!!b.querySelector('a[href=\"/t/nolink\"]'), b.textContent.trim()];",
+        vec![json!(format!("#{later} .post-body"))],
+    )
+    .await?;
+    ensure!(
+        body == json!([false, UNTAGGED_TEXT]),
+        "step 4: with tags off {later} should keep #nolink as text: [a link to /t/nolink, \
+         body text] = {body}"
+    );
+    ensure_no_reload(&driver, "step 4, posting with tags off").await?;
+    driver.goto(format!("{base}/t/release")).await?;
+    let gone = js(
+        &driver,
+        "const s = document.querySelector('.error-page .error-status');\
+         const h = document.querySelector('.error-page h1.error-title');\
+         return [s && s.textContent.trim(), h && h.textContent.trim(),\
+                 document.querySelectorAll('article.list-item').length];",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        gone == json!(["404", "Not found", 0]),
+        "step 4: with tags off /t/release should be the 404 page: [status, title, items] = \
+         {gone}"
+    );
+    println!(
+        "browser tags test: 4. switched off: no sidebar, {later} unlinked, /t/release 404 \
+         after {:?}",
+        t.elapsed()
+    );
+
+    // ---- 5. Switch it on again: /t/release lists the post (and the sidebar is back); the
+    // post written while it was off was not indexed.
+    switch_plugin(&driver, base, "tags", true)
+        .await
+        .context("step 5, switching tags on again")?;
+    screenshot(&driver, shots, "admin-plugins-1280.png").await?;
+    set_viewport(&driver, 390, 844).await?;
+    ensure_no_horizontal_scroll(&driver, "at 390 px on /admin").await?;
+    js(
+        &driver,
+        "document.getElementById('plugins-h').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    screenshot(&driver, shots, "admin-plugins-390.png").await?;
+    set_viewport(&driver, 1280, 900).await?;
+    driver.goto(format!("{base}/t/release")).await?;
+    let page = reload_until(
+        &driver,
+        "/t/release to list the post and the sidebar #release again",
+        &format!(
+            "const p = (function () {{ {LIST_PAGE} }}).apply(null, arguments);\
+             const c = (function () {{ {RELEASE_CHIP} }})();\
+             return p && p[2] && c ? [p[0], p[2], c[0]] : null;"
+        ),
+        vec![json!(TAGGED_TEXT)],
+        Duration::from_secs(5),
+    )
+    .await
+    .context("step 5, the tag page after switching tags on")?;
+    ensure!(
+        page == json!(["#release", item, "#release"]),
+        "step 5: /t/release should list {post} again, with the sidebar: [h1, item, chip] = \
+         {page}"
+    );
+    driver.goto(format!("{base}/t/nolink")).await?;
+    let empty = js(
+        &driver,
+        "const e = document.querySelector('section.list-items .empty-state');\
+         return [e && e.textContent.trim(), document.querySelectorAll('article.list-item').length];",
+        vec![],
+    )
+    .await?;
+    ensure!(
+        empty == json!(["No posts tagged #nolink yet.", 0]),
+        "step 5: a post written while tags was off is not indexed: /t/nolink [empty state, \
+         items] = {empty}"
+    );
+    println!(
+        "browser tags test: 5. switched on: /t/release lists {post} again after {:?}",
+        t.elapsed()
+    );
+    Ok(())
+}
+
 /// Runs `scenario` against a fresh site in headless Chromium: `prepare` runs first on the
-/// site's folder (CLI commands), then the app and chromedriver start on free ports. The browser
-/// always quits and both processes are killed, pass or fail; a failure panics with the logs.
-async fn run_in_chromium<P, F, Fut>(prepare: P, scenario: F)
+/// site's folder (CLI commands), then the app (with `env` added to its environment) and
+/// chromedriver start on free ports. The browser always quits and both processes are killed,
+/// pass or fail; a failure panics with the logs.
+async fn run_in_chromium<P, F, Fut>(prepare: P, env: &[(&str, &str)], scenario: F)
 where
     P: FnOnce(&Path) -> anyhow::Result<()> + Send + 'static,
     F: FnOnce(WebDriver, String, Option<PathBuf>) -> Fut,
@@ -1261,7 +1625,7 @@ where
     let app = async {
         let dir = app_dir.path().to_path_buf();
         tokio::task::spawn_blocking(move || prepare(&dir)).await??;
-        start_app(app_dir.path()).await
+        start_app(app_dir.path(), env).await
     };
     let (app, (chromedriver, driver_url)) =
         tokio::try_join!(app, start_chromedriver(driver_dir.path()))
@@ -1324,6 +1688,7 @@ async fn setup_post_and_draft_in_chromium() {
     }
     run_in_chromium(
         |_| Ok(()),
+        &[],
         |driver, base, shots| async move { setup_scenario(driver, &base, shots.as_deref()).await },
     )
     .await;
@@ -1334,7 +1699,7 @@ async fn threaded_replies_edit_and_delete_in_chromium() {
     if !browser_available() {
         return;
     }
-    run_in_chromium(add_admin_with_cli, |driver, base, shots| async move {
+    run_in_chromium(add_admin_with_cli, &[], |driver, base, shots| async move {
         thread_scenario(driver, &base, shots.as_deref()).await
     })
     .await;
@@ -1355,7 +1720,22 @@ async fn mention_autocomplete_in_chromium() {
                 MARIA_PASSWORD,
             )
         },
+        &[],
         |driver, base, shots| async move { mention_scenario(driver, &base, shots.as_deref()).await },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_sidebar_and_plugin_switch_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    run_in_chromium(
+        add_admin_with_cli,
+        // The sidebar's cache is refreshed on each tick.
+        &[("POSTHASTE_PLUGINS", "tags"), ("POSTHASTE_TICK_MS", "200")],
+        |driver, base, shots| async move { tags_scenario(driver, &base, shots.as_deref()).await },
     )
     .await;
 }

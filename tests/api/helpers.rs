@@ -361,6 +361,27 @@ impl TestApp {
         }
     }
 
+    /// The first `.eml` file the app wrote (mail without SMTP), waiting up to 10 s for it.
+    pub async fn first_mail_file(&self) -> String {
+        let dir = self.data_dir.path().join("mail");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found = std::fs::read_dir(&dir).ok().and_then(|d| {
+                d.filter_map(Result::ok)
+                    .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            });
+            if let Some(f) = found {
+                return std::fs::read_to_string(f.path()).unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no .eml in {}",
+                dir.display()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// A second, independent browser session against the same app.
     pub fn other_client(&self) -> TestApp {
         TestApp {

@@ -392,24 +392,7 @@ async fn without_smtp_mail_is_written_to_files() {
     app.setup_admin().await;
     app.create_user("ana", "ana-password", Role::Member);
     app.post_id("@ana look at this").await;
-    let dir = app.data_dir.path().join("mail");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let file = loop {
-        let found = std::fs::read_dir(&dir).ok().and_then(|d| {
-            d.filter_map(Result::ok)
-                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        });
-        if let Some(f) = found {
-            break f.path();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no .eml in {}",
-            dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let text = std::fs::read_to_string(file).unwrap();
+    let text = app.first_mail_file().await;
     assert!(
         text.contains("Subject: [Posthaste] Ada Admin mentioned you: @ana look at this"),
         "{text}"

@@ -346,19 +346,7 @@ async fn slots_front_query_and_mail_filters(backend: Backend) {
     // Outgoing mail passes the filter (mail goes to .eml files without SMTP).
     app.create_user("ben", "ben-password", Role::Member);
     app.post_id("@ben look").await;
-    let dir = app.data_dir.path().join("mail");
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    let text = loop {
-        let found = std::fs::read_dir(&dir).ok().and_then(|d| {
-            d.filter_map(Result::ok)
-                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        });
-        if let Some(f) = found {
-            break std::fs::read_to_string(f.path()).unwrap();
-        }
-        assert!(std::time::Instant::now() < until, "no mail");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let text = app.first_mail_file().await;
     assert!(
         text.contains("Subject: [probe] [Posthaste] Ada Admin mentioned you"),
         "{text}"

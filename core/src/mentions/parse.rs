@@ -27,8 +27,9 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Characters after which an `@` may start a mention.
-fn opens(c: char) -> bool {
+/// Characters after which an `@` may start a mention (and a plugin's `#tag`, by the same
+/// rules): whitespace and opening punctuation.
+pub fn opens(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,

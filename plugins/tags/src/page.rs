@@ -1,15 +1,13 @@
 //! `GET /t/{tag}`: the live posts and replies carrying a tag, newest first (members only).
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use posthaste::error::{AppError, AppResult};
 use posthaste::posts::PAGE_SIZE;
 use posthaste::web::extract::CurrentUser;
 use posthaste::web::pages::front::PageQuery;
-use posthaste::web::pages::people::{render_items, with_headlines, ListCtx};
-use posthaste::web::views;
+use posthaste::web::pages::people::{list_page, with_headlines, List};
 use posthaste::web::AppState;
 
 use crate::parse::{normalize, tag_path};
@@ -27,7 +25,7 @@ pub async fn tag_page(
     let before = q.cursor()?;
     let tag = normalize(&tag.into_inner()).ok_or(AppError::NotFound)?;
     let limit = PAGE_SIZE as u32 + 1;
-    let (rows, headlines) = {
+    let rows = {
         let tag = tag.clone();
         state
             .db(move |c| {
@@ -37,25 +35,14 @@ pub async fn tag_page(
             .await?
     };
     let base_url = tag_path(&tag);
-    let (items_html, older_url) = render_items(&state, rows, headlines, &base_url).await?;
     let heading = format!("#{tag}");
     let empty = format!("No posts tagged #{tag} yet.");
-    let ctx = ListCtx {
+    let list = List {
         person: None,
         heading: &heading,
         empty: &empty,
-        items_html,
-        older_url,
-        is_first_page: before.is_none(),
         base_url: &base_url,
+        first_page: before.is_none(),
     };
-    views::page(
-        &state,
-        Some(&session),
-        Some(&user),
-        StatusCode::OK,
-        "list",
-        &heading,
-        &ctx,
-    )
+    list_page(&state, &session, &user, list, rows).await
 }

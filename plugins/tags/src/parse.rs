@@ -12,9 +12,10 @@
 //! - Tags compare lowercased (Unicode lowercasing); a tag longer than
 //!   [`MAX_TAG_CHARS`] characters is not a tag.
 
-use pulldown_cmark::{CowStr, Event};
+use posthaste::hooks::content::{CowStr, Event};
 
 use posthaste::hooks::content::{link_events, map_text};
+use posthaste::mentions::parse::opens;
 use posthaste::render::markdown;
 use unicode_xid::UnicodeXID;
 
@@ -41,30 +42,6 @@ fn is_tag_char(c: char) -> bool {
 /// Characters a tag may start with.
 fn starts_tag(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
-}
-
-/// Characters after which a `#` may start a tag (besides whitespace).
-fn opens(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            '(' | '['
-                | '{'
-                | '"'
-                | '\''
-                | '“'
-                | '‘'
-                | '«'
-                | ','
-                | ';'
-                | '!'
-                | '?'
-                | '*'
-                | '~'
-                | '>'
-                | '¡'
-                | '¿'
-        )
 }
 
 /// The lowercased tag if `raw` (without `#`) is a whole valid tag, else `None`. Used for the

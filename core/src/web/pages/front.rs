@@ -5,9 +5,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::hooks::FrontQuery;
-use crate::posts::{self, PostBody, PostId, MAX_BODY_CHARS, PAGE_SIZE};
+use crate::hooks::{FrontQuery, Hooks};
+use crate::posts::{self, Post, PostBody, PostId, MAX_BODY_CHARS, PAGE_SIZE};
 use crate::users::User;
 use crate::web::extract::{is_htmx, CsrfForm, CurrentUser};
 use crate::web::thread_view::{RenderCtx, Replies};
@@ -147,6 +148,24 @@ pub fn htmx_error(state: &AppState, target: &str, msg: &str) -> AppResult<HttpRe
     Ok(res)
 }
 
+/// Parses a post's or reply's text and saves it with `save` (publish, edit). Invalid text and
+/// a hook's refusal both come back as `Ok(Err(message))`, for the form to show with the text;
+/// other failures are errors.
+pub async fn save_text<F>(state: &AppState, raw: &str, save: F) -> AppResult<Result<Post, String>>
+where
+    F: FnOnce(&mut DbConn, &Hooks, PostBody) -> AppResult<Post> + Send + 'static,
+{
+    let body = match PostBody::parse(raw) {
+        Ok(b) => b,
+        Err(msg) => return Ok(Err(msg)),
+    };
+    let hooks = state.hooks.clone();
+    match state.db(move |c| save(c, &hooks, body)).await {
+        Err(AppError::Rejected(msg)) => Ok(Err(msg)),
+        other => other.map(Ok),
+    }
+}
+
 /// `POST /posts`: publishes, then redirects (plain form) or returns the post's HTML (htmx).
 pub async fn create(
     state: web::Data<AppState>,
@@ -156,20 +175,11 @@ pub async fn create(
     form: CsrfForm<PostForm>,
 ) -> AppResult<HttpResponse> {
     let raw = form.0.body;
-    // Invalid text and a plugin's refusal both come back to the posting box with the message.
-    let published = match PostBody::parse(&raw) {
-        Ok(body) => {
-            let (author, hooks) = (user.clone(), state.hooks.clone());
-            match state
-                .db(move |c| posts::publish(c, &hooks, &author, &body))
-                .await
-            {
-                Err(AppError::Rejected(msg)) => Err(msg),
-                other => Ok(other?),
-            }
-        }
-        Err(msg) => Err(msg),
-    };
+    let author = user.clone();
+    let published = save_text(&state, &raw, move |c, hooks, body| {
+        posts::publish(c, hooks, &author, &body)
+    })
+    .await?;
     let post = match published {
         Ok(p) => p,
         Err(msg) => {

@@ -36,8 +36,8 @@ struct ItemView<'a> {
 
 /// Renders a page of list items (each loaded with its author) plus the "older" cursor.
 /// `rows` holds up to one more than [`PAGE_SIZE`]: the extra row only tells that there is an
-/// older page. Plugins' list pages (the tags plugin's `/t/{tag}`) use it too.
-pub async fn render_items(
+/// older page.
+async fn render_items(
     state: &AppState,
     rows: Vec<(Post, Profile)>,
     headlines: std::collections::HashMap<i32, String>,
@@ -87,23 +87,60 @@ pub fn with_headlines(c: &mut db::DbConn, rows: Vec<(Post, Profile)>) -> AppResu
     Ok((rows, headlines))
 }
 
-/// What `list.hbs` shows: a heading (or a member's header), the items and the pager.
-#[derive(Serialize)]
-pub struct ListCtx<'a> {
-    /// The member whose page this is, if any (else `heading` is shown).
+/// What a list page is about; its items come from the rows given to [`list_page`].
+pub struct List<'a> {
+    /// The member whose page this is, if any (shown instead of `heading`).
     pub person: Option<PersonView>,
-    /// The page's heading.
+    /// The page's heading and title.
     pub heading: &'a str,
     /// What the first page says when there is nothing to list.
     pub empty: &'a str,
-    /// The rendered items ([`render_items`]).
-    pub items_html: String,
-    /// The link to the next (older) page.
-    pub older_url: Option<String>,
-    /// Whether this is the first page.
-    pub is_first_page: bool,
-    /// The list's own URL (the "Newest" link).
+    /// The list's own URL (the "Newest" link, and the base of "Older").
     pub base_url: &'a str,
+    /// Whether this is the first page.
+    pub first_page: bool,
+}
+
+#[derive(Serialize)]
+struct ListCtx<'a> {
+    person: Option<PersonView>,
+    heading: &'a str,
+    empty: &'a str,
+    items_html: String,
+    older_url: Option<String>,
+    is_first_page: bool,
+    base_url: &'a str,
+}
+
+/// Renders a list page (`list.hbs`) of posts and replies, newest first, from rows loaded with
+/// [`with_headlines`] (up to [`PAGE_SIZE`] + 1: the extra row only tells that there is an older
+/// page). `/mentions`, `/u/{username}` and plugins' lists (`/t/{tag}`) share it.
+pub async fn list_page(
+    state: &AppState,
+    session: &Session,
+    viewer: &User,
+    list: List<'_>,
+    (rows, headlines): ListRows,
+) -> AppResult<HttpResponse> {
+    let (items_html, older_url) = render_items(state, rows, headlines, list.base_url).await?;
+    let ctx = ListCtx {
+        person: list.person,
+        heading: list.heading,
+        empty: list.empty,
+        items_html,
+        older_url,
+        is_first_page: list.first_page,
+        base_url: list.base_url,
+    };
+    views::page(
+        state,
+        Some(session),
+        Some(viewer),
+        StatusCode::OK,
+        "list",
+        list.heading,
+        &ctx,
+    )
 }
 
 /// `GET /mentions`: posts and replies that mention the signed-in member, newest first.
@@ -115,31 +152,20 @@ pub async fn mentions_page(
 ) -> AppResult<HttpResponse> {
     let before = q.cursor()?;
     let me = user.id;
-    let (rows, headlines) = state
+    let rows = state
         .db(move |c| {
             let rows = mentions::of_user(c, me, before, PAGE_SIZE as u32 + 1)?;
             with_headlines(c, rows)
         })
         .await?;
-    let (items_html, older_url) = render_items(&state, rows, headlines, "/mentions").await?;
-    let ctx = ListCtx {
+    let list = List {
         person: None,
         heading: "Mentions",
         empty: "Nobody has mentioned you yet. When someone writes @ and your username, it shows up here.",
-        items_html,
-        older_url,
-        is_first_page: before.is_none(),
         base_url: "/mentions",
+        first_page: before.is_none(),
     };
-    views::page(
-        &state,
-        Some(&session),
-        Some(&user),
-        StatusCode::OK,
-        "list",
-        "Mentions",
-        &ctx,
-    )
+    list_page(&state, &session, &user, list, rows).await
 }
 
 /// `GET /u/{username}`: a member's posts and replies, newest first.
@@ -164,26 +190,14 @@ pub async fn person_page(
         })
         .await?;
     let base_url = format!("/u/{}", person.username);
-    let (items_html, older_url) = render_items(&state, rows, headlines, &base_url).await?;
-    let heading = person.display_name.clone();
-    let ctx = ListCtx {
+    let list = List {
         person: Some(PersonView::of(&person.profile(), state.config.gravatar)),
-        heading: &heading,
+        heading: &person.display_name,
         empty: "No posts or replies yet.",
-        items_html,
-        older_url,
-        is_first_page: before.is_none(),
         base_url: &base_url,
+        first_page: before.is_none(),
     };
-    views::page(
-        &state,
-        Some(&session),
-        Some(&user),
-        StatusCode::OK,
-        "list",
-        &heading,
-        &ctx,
-    )
+    list_page(&state, &session, &user, list, (rows, headlines)).await
 }
 
 #[derive(Deserialize)]

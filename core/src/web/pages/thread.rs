@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::auth::NoFields;
-use super::front::{htmx_error, PostForm};
+use super::front::{htmx_error, save_text, PostForm};
 use crate::error::{AppError, AppResult};
 use crate::posts::thread::{Node, Thread};
 use crate::posts::{self, Post, PostBody, PostId};
@@ -369,20 +369,11 @@ pub async fn save_edit(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let raw = form.0.body;
-    // Invalid text and a plugin's refusal both come back to the form with the message.
-    let saved = match PostBody::parse(&raw) {
-        Ok(body) => {
-            let (actor, hooks) = (user.clone(), state.hooks.clone());
-            match state
-                .db(move |c| posts::edit(c, &hooks, &actor, id, &body))
-                .await
-            {
-                Err(AppError::Rejected(msg)) => Err(msg),
-                other => Ok(other?),
-            }
-        }
-        Err(msg) => Err(msg),
-    };
+    let actor = user.clone();
+    let saved = save_text(&state, &raw, move |c, hooks, body| {
+        posts::edit(c, hooks, &actor, id, &body)
+    })
+    .await?;
     let post = match saved {
         Ok(p) => p,
         Err(msg) => {
