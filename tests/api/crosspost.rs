@@ -162,7 +162,7 @@ async fn opted_in_posts_are_sent_once_and_replies_never(backend: Backend) {
     assert!(
         sent.headers
             .get("idempotency-key")
-            .is_some_and(|k| k.starts_with("posthaste-") && k.len() > "posthaste-".len()),
+            .is_some_and(|k| k.starts_with(&format!("posthaste-posthaste.test-{id}-"))),
         "{:?}",
         sent.headers
     );

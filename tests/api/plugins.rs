@@ -213,6 +213,26 @@ async fn content_filters_reject_isolate_and_rewrite(backend: Backend) {
     );
     assert_eq!(app.post_count(), 0);
 
+    // Through htmx the message goes into the posting box's error area, text untouched.
+    let token = app.csrf().await;
+    let r = app
+        .client
+        .post(app.url("/posts"))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", &token)
+        .form(&[("body", "forbidden via htmx")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.headers()["hx-retarget"], "#composer-error");
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Probe says no forbidden words."));
+    assert_eq!(app.post_count(), 0);
+
     // The example plugin (secret-guard) rejects too, with its own message.
     let r = app
         .post_form("/posts", &[("body", "key AKIAIOSFODNN7EXAMPLE")])

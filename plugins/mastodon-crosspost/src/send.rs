@@ -106,8 +106,12 @@ impl Sender {
             .post(self.account.endpoint.clone())
             .bearer_auth(self.account.token())
             // Mastodon keeps the status it made for a key (an hour): a retry after a lost
-            // answer does not post twice.
-            .header("Idempotency-Key", format!("posthaste-{job}"))
+            // answer does not post twice. The site's host keeps two sites (staging and
+            // production) posting to one account from colliding.
+            .header(
+                "Idempotency-Key",
+                idempotency_key(&self.site_url, post, job),
+            )
             .form(&[
                 ("status", text),
                 ("visibility", self.account.visibility.as_str()),
@@ -132,6 +136,18 @@ impl Sender {
     }
 }
 
+/// `posthaste-{site host}-{post}-{job}`, stable across the tries of one job.
+fn idempotency_key(site_url: &str, post: i32, job: i32) -> String {
+    let host: String = site_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(site_url)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        .collect();
+    format!("posthaste-{host}-{post}-{job}")
+}
+
 /// Mastodon's `{"error": "…"}`, or the start of whatever else came back, on one short line.
 fn reason(body: &str) -> String {
     let said = serde_json::from_str::<serde_json::Value>(body)
@@ -154,7 +170,19 @@ fn reason(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::reason;
+    use super::{idempotency_key, reason};
+
+    #[test]
+    fn idempotency_keys_name_the_site_post_and_job() {
+        assert_eq!(
+            idempotency_key("https://team.example.com", 12, 345),
+            "posthaste-team.example.com-12-345"
+        );
+        assert_eq!(
+            idempotency_key("http://127.0.0.1:8080", 1, 2),
+            "posthaste-127.0.0.1:8080-1-2"
+        );
+    }
 
     #[test]
     fn failure_reasons_are_short_and_on_one_line() {
