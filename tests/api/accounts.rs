@@ -24,6 +24,25 @@ fn link_in(mail: &str, prefix: &str) -> String {
         .collect()
 }
 
+/// Chooses a new password on a reset link (`path`), typed twice.
+async fn set_password(client: &TestApp, path: &str, password: &str) -> reqwest::Response {
+    client
+        .post_form(
+            path,
+            &[("password", password), ("password_confirm", password)],
+        )
+        .await
+}
+
+/// The status of signing in as `login` with `password` in a fresh session.
+async fn login_status(app: &TestApp, login: &str, password: &str) -> u16 {
+    app.other_client()
+        .login(login, password)
+        .await
+        .status()
+        .as_u16()
+}
+
 /// Moves every token's expiry into the past.
 fn expire_all_tokens(app: &TestApp) {
     app.db(|c| {
@@ -64,43 +83,15 @@ async fn password_reset_by_email(backend: Backend) {
     let path = link_in(&mails[0], "/reset/");
     // The link sets a new password, ends every session, and works once.
     assert_eq!(anon.get(&path).await.status(), 200);
-    let r = anon
-        .post_form(
-            &path,
-            &[
-                ("password", "brand-new-pass"),
-                ("password_confirm", "brand-new-pass"),
-            ],
-        )
-        .await;
+    let r = set_password(&anon, &path, "brand-new-pass").await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Password changed"));
     assert_eq!(signed_in.get("/").await.status(), 303, "old session ended");
-    assert_eq!(
-        app.other_client()
-            .login("ana", "brand-new-pass")
-            .await
-            .status(),
-        303
-    );
+    assert_eq!(login_status(&app, "ana", "brand-new-pass").await, 303);
     assert_eq!(anon.get(&path).await.status(), 410);
-    let r = anon
-        .post_form(
-            &path,
-            &[
-                ("password", "another-pass-1"),
-                ("password_confirm", "another-pass-1"),
-            ],
-        )
-        .await;
+    let r = set_password(&anon, &path, "another-pass-1").await;
     assert_eq!(r.status(), 410, "single use");
-    assert_eq!(
-        app.other_client()
-            .login("ana", "another-pass-1")
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(login_status(&app, "ana", "another-pass-1").await, 401);
     // At most one reset mail per member per 5 minutes (no inbox flooding).
     anon.post_form("/reset", &[("email", "ana@example.com")])
         .await;
@@ -119,23 +110,9 @@ async fn password_reset_by_email(backend: Backend) {
     let path = link_in(&mails[1], "/reset/");
     expire_all_tokens(&app);
     assert_eq!(anon.get(&path).await.status(), 410);
-    let r = anon
-        .post_form(
-            &path,
-            &[
-                ("password", "too-late-pass"),
-                ("password_confirm", "too-late-pass"),
-            ],
-        )
-        .await;
+    let r = set_password(&anon, &path, "too-late-pass").await;
     assert_eq!(r.status(), 410);
-    assert_eq!(
-        app.other_client()
-            .login("ana", "brand-new-pass")
-            .await
-            .status(),
-        303
-    );
+    assert_eq!(login_status(&app, "ana", "brand-new-pass").await, 303);
 }
 
 async fn invitations_by_email(backend: Backend) {

@@ -35,7 +35,6 @@
 //! `tag-page-390.png`, `admin-plugins-1280.png` and `admin-plugins-390.png` there.
 
 use std::future::Future;
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -220,18 +219,7 @@ fn add_user_with_cli(
     if admin {
         cmd.arg("--admin");
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting `posthaste user add`")?;
-    child
-        .stdin
-        .take()
-        .context("stdin of `posthaste user add`")?
-        .write_all(format!("{password}\n").as_bytes())?;
-    let out = child.wait_with_output()?;
+    let out = crate::helpers::run_with_input(cmd, &format!("{password}\n"));
     ensure!(
         out.status.success(),
         "`posthaste user add --username {username}` failed ({}):\n{}{}",
@@ -467,6 +455,27 @@ async fn screenshot(driver: &WebDriver, dir: Option<&Path>, name: &str) -> anyho
 
 /// First-run setup, posting, a reload, the phone layout and a draft (see the module docs).
 /// Finds the article in `section#posts` whose body contains `arguments[0]`; returns its id.
+/// Posts what the composer holds with Ctrl+Enter (htmx) and waits for the new post whose body
+/// contains `needle`; returns its element id (`p-{id}`).
+async fn submit_composer(
+    driver: &WebDriver,
+    composer: &WebElement,
+    needle: &str,
+) -> anyhow::Result<String> {
+    composer.send_keys(Key::Control + Key::Enter).await?;
+    let id = wait_js(
+        driver,
+        "the new post in section#posts",
+        FIND_POST,
+        vec![json!(needle)],
+        Duration::from_secs(10),
+    )
+    .await?;
+    id.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("the new post has no id: {id}"))
+}
+
 const FIND_POST: &str =
     "for (const a of document.querySelectorAll('section#posts article.post')) {\
        const b = a.querySelector('.post-body');\
@@ -520,7 +529,7 @@ async fn setup_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> 
     println!("browser test: setup done after {:?}", t.elapsed());
 
     // ---- Post with Ctrl+Enter: htmx inserts the article, the page does not reload.
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
     let textarea = driver.find(By::Id("composer-body")).await?;
     textarea.send_keys(POST_TEXT).await?;
     let typed = textarea.prop("value").await?.unwrap_or_default();
@@ -645,7 +654,7 @@ async fn setup_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> 
         asks == json!(true),
         "with a draft, app.js should cancel beforeunload (ask before leaving)"
     );
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
     let prompted = reload_past_beforeunload(&driver).await?;
     let restored = wait_js(
         &driver,
@@ -691,8 +700,15 @@ fn browser_available() -> bool {
     false
 }
 
+/// Marks the current page (`window.__noReload = 42`) so [`ensure_no_reload`] can tell that
+/// later steps did not reload it.
+async fn mark_no_reload(driver: &WebDriver) -> anyhow::Result<()> {
+    js(driver, "window.__noReload = 42;", vec![]).await?;
+    Ok(())
+}
+
 /// Fails the step `step` unless the page still carries `window.__noReload = 42`, i.e. nothing
-/// reloaded it since the marker was set.
+/// reloaded it since [`mark_no_reload`].
 async fn ensure_no_reload(driver: &WebDriver, step: &str) -> anyhow::Result<()> {
     let marker = js(driver, "return window.__noReload;", vec![]).await?;
     ensure!(
@@ -798,20 +814,11 @@ async fn thread_scenario(
     sign_in(&driver, base, "admin", ADMIN_PASSWORD).await?;
 
     // ---- A post to reply to (composer, htmx).
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
     let composer = type_into(&driver, "#composer-body", THREAD_POST_TEXT).await?;
-    composer.send_keys(Key::Control + Key::Enter).await?;
-    let post = wait_js(
-        &driver,
-        "the new post in section#posts",
-        FIND_POST,
-        vec![json!(THREAD_POST_TEXT)],
-        Duration::from_secs(10),
-    )
-    .await?;
+    let post = submit_composer(&driver, &composer, THREAD_POST_TEXT).await?;
     let post: u32 = post
-        .as_str()
-        .and_then(|id| id.strip_prefix("p-"))
+        .strip_prefix("p-")
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| anyhow!("article id should be p-{{id}}, got {post}"))?;
     ensure_no_reload(&driver, "posting the thread's post").await?;
@@ -994,7 +1001,7 @@ async fn thread_scenario(
     );
 
     // ---- 5. Delete the first reply (confirm dialog): a stub that keeps the nested reply.
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
     click(
         &driver,
         &format!("#r-{reply} > .reply-main > .item-actions .action-delete"),
@@ -1126,7 +1133,7 @@ async fn mention_scenario(
 ) -> anyhow::Result<()> {
     let t = Instant::now();
     sign_in(&driver, base, "admin", ADMIN_PASSWORD).await?;
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
 
     // ---- Type `@ma`: the list offers Maria Rossi (from /api/members).
     let field = "#composer-body";
@@ -1215,16 +1222,7 @@ async fn mention_scenario(
     let typed = composer.prop("value").await?.unwrap_or_default();
     let full = format!("{MENTION_PICKED}{MENTION_REST}");
     ensure!(typed == full, "composer text before posting: {typed:?}");
-    composer.send_keys(Key::Control + Key::Enter).await?;
-    let post = wait_js(
-        &driver,
-        "the new post in section#posts",
-        FIND_POST,
-        vec![json!(MENTION_REST)],
-        Duration::from_secs(10),
-    )
-    .await?;
-    let post = post.as_str().unwrap_or_default().to_string();
+    let post = submit_composer(&driver, &composer, MENTION_REST).await?;
     let link = js(
         &driver,
         "const a = document.querySelector(arguments[0]);\
@@ -1337,7 +1335,7 @@ async fn switch_plugin(driver: &WebDriver, base: &str, name: &str, on: bool) -> 
         "/admin should list {name} as {was} with a {label:?} button: [name, state, button] = \
          {listed}"
     );
-    js(driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(driver).await?;
     click(
         driver,
         &format!("{item} form[method=post] button[type=submit]"),
@@ -1375,18 +1373,9 @@ async fn tags_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> a
     sign_in(&driver, base, "admin", ADMIN_PASSWORD).await?;
 
     // ---- 1. Post with a tag (composer, Ctrl+Enter): the post links it, as written.
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
     let composer = type_into(&driver, "#composer-body", TAGGED_TEXT).await?;
-    composer.send_keys(Key::Control + Key::Enter).await?;
-    let post = wait_js(
-        &driver,
-        "the tagged post in section#posts",
-        FIND_POST,
-        vec![json!(TAGGED_TEXT)],
-        Duration::from_secs(10),
-    )
-    .await?;
-    let post = post.as_str().unwrap_or_default().to_string();
+    let post = submit_composer(&driver, &composer, TAGGED_TEXT).await?;
     let tag_link = format!("#{post} .post-body a[href=\"/t/release\"]");
     let link = js(
         &driver,
@@ -1502,18 +1491,9 @@ async fn tags_scenario(driver: WebDriver, base: &str, shots: Option<&Path>) -> a
         "step 4: with tags off the front page should have no sidebar and keep {post}'s stored \
          link: [aside.sidebar, a tag chip, main.has-sidebar, the link's text] = {off}"
     );
-    js(&driver, "window.__noReload = 42;", vec![]).await?;
+    mark_no_reload(&driver).await?;
     let composer = type_into(&driver, "#composer-body", UNTAGGED_TEXT).await?;
-    composer.send_keys(Key::Control + Key::Enter).await?;
-    let later = wait_js(
-        &driver,
-        "the post written with tags off in section#posts",
-        FIND_POST,
-        vec![json!(UNTAGGED_TEXT)],
-        Duration::from_secs(10),
-    )
-    .await?;
-    let later = later.as_str().unwrap_or_default().to_string();
+    let later = submit_composer(&driver, &composer, UNTAGGED_TEXT).await?;
     let body = js(
         &driver,
         "const b = document.querySelector(arguments[0]);\

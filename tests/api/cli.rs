@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use posthaste::db::{self, DatabaseUrl};
 use posthaste::users::{self, password};
 
+use crate::helpers::run_with_input;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_posthaste"));
     for (k, _) in std::env::vars() {
@@ -90,31 +92,20 @@ fn help_lists_every_command() {
 fn user_add_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cli.db").display());
-    let mut child = bin()
-        .args([
-            "user",
-            "add",
-            "--username",
-            "Chloe",
-            "--email",
-            "chloe@example.com",
-            "--admin",
-            "--password-stdin",
-        ])
-        .env("POSTHASTE_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"chloe-password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = bin();
+    cmd.args([
+        "user",
+        "add",
+        "--username",
+        "Chloe",
+        "--email",
+        "chloe@example.com",
+        "--admin",
+        "--password-stdin",
+    ])
+    .env("POSTHASTE_DATA_DIR", dir.path())
+    .env("DATABASE_URL", &url);
+    let out = run_with_input(cmd, "chloe-password\n");
     assert!(
         out.status.success(),
         "{}",

@@ -3,7 +3,7 @@
 //! one `POST /api/v1/statuses` each, retried through the job queue; replies, members who did
 //! not opt in and a switched-off plugin send nothing.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use posthaste::db::schema::jobs;
@@ -44,25 +44,6 @@ async fn spawn(
     })
     .await
     .expect("app")
-}
-
-/// Waits until the job queue has nothing pending or running.
-async fn idle(app: &TestApp) {
-    let until = Instant::now() + WAIT;
-    loop {
-        let busy: i64 = app.db(|c| {
-            jobs::table
-                .filter(jobs::state.eq("pending").or(jobs::state.eq("running")))
-                .count()
-                .get_result(c)
-                .unwrap()
-        });
-        if busy == 0 {
-            return;
-        }
-        assert!(Instant::now() < until, "{busy} jobs still queued");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The state the /mastodon page shows: `on`, `off` or `unconfigured`.
@@ -175,7 +156,7 @@ async fn opted_in_posts_are_sent_once_and_replies_never(backend: Backend) {
 
     // A reply (even by the opted-in author) is not cross-posted.
     app.reply(id, id, "And the signup page is next.").await;
-    idle(&app).await;
+    app.wait_queue_idle().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(mastodon.requests().len(), 1, "{:#?}", mastodon.requests());
 }
@@ -203,12 +184,12 @@ async fn members_who_did_not_opt_in_are_not_sent(backend: Backend) {
             .status(),
         303
     );
-    idle(&app).await;
+    app.wait_queue_idle().await;
     // The admin opted in: only that post goes out, with the default visibility.
     choose(&app, true).await;
     let id = app.post_id("Short update from the admin").await;
     let got = mastodon.wait_for(1, WAIT).await;
-    idle(&app).await;
+    app.wait_queue_idle().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got_now = mastodon.requests();
     assert_eq!(got_now.len(), 1, "{got_now:#?}");
@@ -244,7 +225,7 @@ async fn a_failed_delivery_is_retried_with_the_same_key(backend: Backend) {
         format!("Retry me\n\n{SITE}/p/{id}")
     );
 
-    idle(&app).await;
+    app.wait_queue_idle().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(mastodon.requests().len(), 2, "done after the success");
     let (state, attempts): (String, i32) = app.db(|c| {
@@ -288,7 +269,7 @@ async fn switched_off_there_is_no_page_and_nothing_is_sent(backend: Backend) {
             .status(),
         303
     );
-    idle(&app).await;
+    app.wait_queue_idle().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(mastodon.requests().is_empty(), "{:#?}", mastodon.requests());
 }

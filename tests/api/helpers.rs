@@ -186,6 +186,23 @@ impl TestApp {
         };
         adjust(&mut raw);
         let config = raw.validate().expect("test config");
+        Some(Self::start(
+            backend,
+            config,
+            data_dir,
+            Some(database),
+            plugins,
+        ))
+    }
+
+    /// Starts an app process with `config` on its own pool (counting its queries) and port.
+    fn start(
+        backend: Backend,
+        config: Config,
+        data_dir: Arc<tempfile::TempDir>,
+        mysql_db: Option<Arc<TestDatabase>>,
+        plugins: Vec<Arc<dyn posthaste::hooks::Plugin>>,
+    ) -> TestApp {
         let queries = QueryCounter::default();
         let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
             .expect("database");
@@ -194,7 +211,7 @@ impl TestApp {
             Application::build_with(config.clone(), pool.clone(), listener, plugins).expect("app");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
-        Some(TestApp {
+        TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
             client: cookie_client(),
@@ -203,8 +220,8 @@ impl TestApp {
             config,
             data_dir,
             queries,
-            mysql_db: Some(database),
-        })
+            mysql_db,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -340,24 +357,35 @@ impl TestApp {
     ) -> TestApp {
         let mut config = self.config.clone();
         adjust(&mut config);
-        let queries = QueryCounter::default();
-        let pool = db::connect_counted(&config.database, config.db_pool_size, queries.clone())
-            .expect("database");
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let app =
-            Application::build_with(config.clone(), pool.clone(), listener, plugins).expect("app");
-        let port = app.port();
-        tokio::spawn(app.run_until_stopped());
-        TestApp {
-            address: format!("http://127.0.0.1:{port}"),
-            port,
-            client: cookie_client(),
-            pool,
-            backend: self.backend,
+        Self::start(
+            self.backend,
             config,
-            data_dir: self.data_dir.clone(),
-            queries,
-            mysql_db: self.mysql_db.clone(),
+            self.data_dir.clone(),
+            self.mysql_db.clone(),
+            plugins,
+        )
+    }
+
+    /// Waits (up to 10 s) until the job queue has nothing pending or running.
+    pub async fn wait_queue_idle(&self) {
+        use posthaste::db::schema::jobs;
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let busy: i64 = self.db(|c| {
+                jobs::table
+                    .filter(jobs::state.eq_any(["pending", "running"]))
+                    .count()
+                    .get_result(c)
+                    .unwrap()
+            });
+            if busy == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{busy} jobs still queued"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 
@@ -442,4 +470,30 @@ pub fn href_of(html: &str, selector: &str) -> Option<String> {
         .value()
         .attr("href")
         .map(|s| s.replace("&amp;", "&"))
+}
+
+/// Runs `cmd` (the binary, usually) with `input` on its standard input, capturing its output:
+/// for `posthaste user add --password-stdin`.
+pub fn run_with_input(mut cmd: std::process::Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for the command")
+}
+
+/// The CSRF token of the page at `url`, fetched with `client` (its session).
+pub async fn csrf_of(client: &reqwest::Client, url: &str) -> String {
+    let page = client.get(url).send().await.unwrap().text().await.unwrap();
+    csrf_in(&page).expect("csrf meta tag")
 }

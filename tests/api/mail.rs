@@ -440,19 +440,8 @@ async fn pending_mail_survives_kill_9(backend: Backend) {
         if admin {
             args.push("--admin");
         }
-        let mut child = command(&args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{name}-password\n").as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
+        let out = run_with_input(command(&args), &format!("{name}-password\n"));
+        assert!(out.status.success(), "{out:?}");
     }
     let start = |c: &dyn Fn(&[&str]) -> std::process::Command| {
         c(&["serve"])
@@ -476,15 +465,7 @@ async fn pending_mail_survives_kill_9(backend: Backend) {
     let mut first = start(&command);
     wait_up().await;
     let client = cookie_client();
-    let page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page).unwrap();
+    let token = csrf_of(&client, &format!("{base}/login")).await;
     let r = client
         .post(format!("{base}/login"))
         .form(&[
@@ -497,15 +478,7 @@ async fn pending_mail_survives_kill_9(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = client
-        .get(format!("{base}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page).unwrap();
+    let token = csrf_of(&client, &format!("{base}/")).await;
     let r = client
         .post(format!("{base}/posts"))
         .form(&[("body", "@ana before the crash"), ("csrf_token", &token)])

@@ -47,21 +47,7 @@ fn deliveries(app: &TestApp) -> Vec<(String, i32, Option<String>)> {
 
 /// Waits until the queue has nothing left to run, then a little longer (for stray requests).
 async fn settle(app: &TestApp) {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let busy: i64 = app.db(|c| {
-            jobs::table
-                .filter(jobs::state.eq_any(["pending", "running"]))
-                .count()
-                .get_result(c)
-                .unwrap()
-        });
-        if busy == 0 {
-            break;
-        }
-        assert!(Instant::now() < until, "the queue never emptied");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_queue_idle().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
