@@ -29,6 +29,8 @@ PORT="${PORT_BENCH:-18181}"
 BIN="${CARGO_TARGET_DIR:-target}/release/posthaste"
 
 [ -x "$BIN" ] || cargo build --release --features mysql
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 work=$(mktemp -d /tmp/posthaste-bench.XXXX)
 mkdir -p "$work/theme/assets"
 export POSTHASTE_DATA_DIR="$work/data" POSTHASTE_GRAVATAR=false POSTHASTE_LOG=warn
@@ -45,19 +47,12 @@ echo "seeding $POSTS posts, $MEMBERS members, $REPLIES replies, busy front $BUSY
 /usr/bin/time -f "seed: %es, max RSS %MkB" "$BIN" seed --posts "$POSTS" --members "$MEMBERS" \
   --replies "$REPLIES" --busy-front "$BUSY_FRONT" >/dev/null
 
-"$BIN" serve >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-
+start_server
 jar="$work/jar"
-token=$(curl -s -c "$jar" -b "$jar" "http://127.0.0.1:$PORT/login" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p')
-curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "login=member1" \
-  --data-urlencode "password=posthaste-seed" --data-urlencode "csrf_token=$token" \
-  --data-urlencode "next=/" "http://127.0.0.1:$PORT/login"
+sign_in member1 "$jar"
 cookie=$(awk '$6 == "posthaste_session" {print $6 "=" $7}' "$jar")
 if [ "$TAGGED" -gt 0 ]; then
-  csrf=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p')
+  csrf=$(csrf_of / "$jar")
   tags=(release design ops infra q3-planning mobile api docs hiring perf)
   for i in $(seq "$TAGGED"); do
     curl -s -o /dev/null -H "Cookie: $cookie" --data-urlencode "csrf_token=$csrf" \

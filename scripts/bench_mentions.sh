@@ -12,20 +12,17 @@ PORT="${PORT_BENCH:-18186}"
 BIN="${CARGO_TARGET_DIR:-target}/release/posthaste"
 [ -x "$BIN" ] || cargo build --release --features mysql
 work=$(mktemp -d /tmp/posthaste-bench-m.XXXX)
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 export POSTHASTE_DATA_DIR="$work/data" POSTHASTE_LOG=warn POSTHASTE_ADDR="127.0.0.1:$PORT"
 # A port nothing listens on: every SMTP attempt fails fast and is retried later.
 export POSTHASTE_SMTP_URL="smtp://127.0.0.1:9"
 if [ -n "${DATABASE_URL:-}" ]; then mariadb -uroot -e "DROP DATABASE IF EXISTS \`${DATABASE_URL##*/}\`"; fi
 "$BIN" seed --posts 100 --members 60 >/dev/null
-"$BIN" serve >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+start_server
 jar="$work/jar"
-token=$(curl -s -c "$jar" -b "$jar" "http://127.0.0.1:$PORT/login" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p')
-curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode login=member1 --data-urlencode password=posthaste-seed \
-  --data-urlencode csrf_token="$token" "http://127.0.0.1:$PORT/login"
-token=$(curl -s -b "$jar" "http://127.0.0.1:$PORT/" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p')
+sign_in member1 "$jar"
+token=$(csrf_of / "$jar")
 mentions=$(for i in $(seq 2 51); do printf '@member%s ' "$i"; done)
 run() { # label body
   for i in $(seq "$N"); do

@@ -151,29 +151,29 @@ fn render(
     .map_err(AppError::Rejected)
 }
 
-/// After a change inside its transaction: the `post_saved` hooks, then the queued actions.
+/// Finishes a change inside its transaction: reads the post back as stored, runs the
+/// `post_saved` hooks and queues the after-commit actions (`events` plus the change's own).
 fn saved(
     conn: &mut DbConn,
     hooks: &Hooks,
-    post: &Post,
+    id: i32,
     change: Change,
     mut events: Vec<ActionEvent>,
-) -> QueryResult<()> {
-    hooks.post_saved.notify(
-        conn,
-        &SavedPost {
-            post: post.clone(),
-            change,
-        },
-    );
-    let id = post.id;
+) -> QueryResult<Post> {
+    let post = posts::table
+        .find(id)
+        .select(Post::as_select())
+        .get_result(conn)?;
     events.push(match (change, post.parent_id) {
         (Change::Published, None) => ActionEvent::PostPublished { post: id },
         (Change::Published, Some(_)) => ActionEvent::ReplyPublished { post: id },
         (Change::Edited, _) => ActionEvent::PostEdited { post: id },
         (Change::Deleted, _) => ActionEvent::PostDeleted { post: id },
     });
-    hooks.queue(conn, events)
+    let post = SavedPost { post, change };
+    hooks.post_saved.notify(conn, &post);
+    hooks.queue(conn, events)?;
+    Ok(post.post)
 }
 
 /// The `mention_recorded` event for members newly mentioned, if any.
@@ -222,18 +222,13 @@ pub fn publish(
             .set(posts::thread_id.eq(id))
             .execute(conn)?;
         jobs::enqueue(conn, &mention_mails(id, &notify))?;
-        let post = posts::table
-            .find(id)
-            .select(Post::as_select())
-            .get_result(conn)?;
         saved(
             conn,
             hooks,
-            &post,
+            id,
             Change::Published,
             mention_event(id, &notify),
-        )?;
-        Ok(post)
+        )
     })?;
     tracing::info!(post = post.id, author = author.id, "post published");
     Ok(post)
@@ -608,18 +603,13 @@ pub fn reply(
             &notify,
         ));
         jobs::enqueue(conn, &mails)?;
-        let post = posts::table
-            .find(id)
-            .select(Post::as_select())
-            .get_result(conn)?;
-        saved(
+        Ok(saved(
             conn,
             hooks,
-            &post,
+            id,
             Change::Published,
             mention_event(id, &notify),
-        )?;
-        Ok(post)
+        )?)
     })?;
     tracing::info!(
         reply = post.id,
@@ -665,18 +655,13 @@ pub fn edit(
         // Only members mentioned now and not before are notified.
         let added = mentions::replace(conn, id, &mentioned.others(old.author_id), now)?;
         jobs::enqueue(conn, &mention_mails(id.0, &added))?;
-        let post = posts::table
-            .find(id.0)
-            .select(Post::as_select())
-            .get_result(conn)?;
-        saved(
+        Ok(saved(
             conn,
             hooks,
-            &post,
+            id.0,
             Change::Edited,
             mention_event(id.0, &added),
-        )?;
-        Ok(post)
+        )?)
     })?;
     tracing::info!(post = post.id, actor = actor.id, "post edited");
     Ok(post)
@@ -697,12 +682,7 @@ pub fn delete(conn: &mut DbConn, hooks: &Hooks, actor: &User, id: PostId) -> App
         diesel::update(posts::table.find(id.0))
             .set((posts::deleted_at.eq(Some(now)), posts::updated_at.eq(now)))
             .execute(conn)?;
-        let post = posts::table
-            .find(id.0)
-            .select(Post::as_select())
-            .get_result(conn)?;
-        saved(conn, hooks, &post, Change::Deleted, Vec::new())?;
-        Ok(post)
+        Ok(saved(conn, hooks, id.0, Change::Deleted, Vec::new())?)
     })?;
     tracing::info!(post = post.id, actor = actor.id, "post deleted");
     Ok(post)

@@ -235,19 +235,22 @@ pub async fn setup(
     let password = Password::parse_confirmed(&f.password, &f.password_confirm)
         .map_err(|e| errors.extend(e))
         .ok();
-    let (Some(username), Some(display_name), Some(email), Some(password), true) =
-        (username, display_name, email, password, errors.is_empty())
-    else {
-        let ctx = SetupCtx { form: &f, errors };
-        return views::page(
+    // The form again, with what is wrong.
+    let retry = |errors: Vec<String>| {
+        views::page(
             &state,
             Some(&session),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
             "setup",
             "Welcome",
-            &ctx,
-        );
+            &SetupCtx { form: &f, errors },
+        )
+    };
+    let (Some(username), Some(display_name), Some(email), Some(password), true) =
+        (username, display_name, email, password, errors.is_empty())
+    else {
+        return retry(errors);
     };
     let hash = web::block(move || password::hash(&password)).await??;
     let new = NewUser {
@@ -268,21 +271,7 @@ pub async fn setup(
         }
         Err(CreateUserError::SetupDone) => Ok(redirect("/login")),
         Err(CreateUserError::Db(e)) => Err(e.into()),
-        Err(e) => {
-            let ctx = SetupCtx {
-                form: &f,
-                errors: vec![e.to_string()],
-            };
-            views::page(
-                &state,
-                Some(&session),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "setup",
-                "Welcome",
-                &ctx,
-            )
-        }
+        Err(e) => retry(vec![e.to_string()]),
     }
 }
 
