@@ -239,13 +239,26 @@ fn split_mysql_db(url: &str) -> Option<(String, String)> {
 
 /// Runs `$body` with `$c` bound to the backend's own connection: for the few statements
 /// diesel cannot express through `MultiConnection` (multi-row inserts, last insert id).
+/// Defined per feature here, so plugin crates (which have no `mysql` feature of their own)
+/// get the arms this build of the core has.
+#[cfg(feature = "mysql")]
 #[macro_export]
 macro_rules! with_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
             $crate::db::DbConn::Sqlite($c) => $body,
-            #[cfg(feature = "mysql")]
             $crate::db::DbConn::Mysql($c) => $body,
+        }
+    };
+}
+
+/// See the `mysql` variant above: the same without MySQL.
+#[cfg(not(feature = "mysql"))]
+#[macro_export]
+macro_rules! with_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
         }
     };
 }

@@ -1,7 +1,7 @@
 //! The `post_tags` index: which live post or reply carries which tag.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text};
 
 use posthaste::db::schema::{posts, users};
 use posthaste::db::{DbConn, LiteralLimitDsl};
@@ -15,10 +15,6 @@ diesel::table! {
         post_id -> Integer,
         /// The tag, lowercased, without `#`.
         tag -> Text,
-        /// The post's thread (its top-level post).
-        thread_id -> Integer,
-        /// When the post was created.
-        created_at -> Timestamp,
     }
 }
 
@@ -28,27 +24,19 @@ diesel::allow_tables_to_appear_in_same_query!(post_tags, users);
 /// Rows per INSERT statement when indexing a post with many tags.
 const INSERT_CHUNK: usize = 100;
 
-type Backend = <DbConn as Connection>::Backend;
-
 /// Makes `post`'s rows exactly `tags` (distinct, lowercased). Inside the post's transaction.
 pub fn replace(conn: &mut DbConn, post: &Post, tags: &[String], fresh: bool) -> QueryResult<()> {
     if !fresh {
         remove(conn, post.id)?;
     }
-    for chunk in tags.chunks(INSERT_CHUNK) {
-        let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
-        let mut q = diesel::sql_query(format!(
-            "INSERT INTO post_tags (post_id, tag, thread_id, created_at) VALUES {rows}"
-        ))
-        .into_boxed::<Backend>();
-        for tag in chunk {
-            q = q
-                .bind::<Integer, _>(post.id)
-                .bind::<Text, _>(tag.clone())
-                .bind::<Integer, _>(post.thread_id)
-                .bind::<Timestamp, _>(post.created_at);
-        }
-        q.execute(conn)?;
+    let rows: Vec<_> = tags
+        .iter()
+        .map(|t| (post_tags::post_id.eq(post.id), post_tags::tag.eq(t)))
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        posthaste::with_backend!(&mut *conn, |c| diesel::insert_into(post_tags::table)
+            .values(chunk)
+            .execute(c))?;
     }
     Ok(())
 }

@@ -4,8 +4,6 @@
 CREATE TABLE post_tags (
     post_id INT NOT NULL,
     tag VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-    thread_id INT NOT NULL,
-    created_at DATETIME(6) NOT NULL,
     PRIMARY KEY (post_id, tag),
     KEY post_tags_tag (tag, post_id),
     CONSTRAINT post_tags_post_fk FOREIGN KEY (post_id) REFERENCES posts (id) ON DELETE CASCADE

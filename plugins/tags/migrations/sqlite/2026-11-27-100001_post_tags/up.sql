@@ -2,8 +2,6 @@
 CREATE TABLE post_tags (
     post_id INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
     tag VARCHAR(64) NOT NULL,
-    thread_id INTEGER NOT NULL,
-    created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (post_id, tag)
 );
 CREATE INDEX post_tags_tag ON post_tags (tag, post_id);
