@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use crate::helpers::*;
 use crate::on_both_backends;
+use diesel::prelude::*;
+use posthaste::db::schema::jobs;
 use posthaste::hooks::content::{map_text, Event};
 use posthaste::hooks::{
     Change, Content, FrontQuery, HookCtx, HookError, MentionEvent, OutgoingMail, Plugin, PostEvent,
@@ -112,6 +114,16 @@ impl Plugin for Probe {
                 Ok(())
             },
         );
+        // Writes inside the post's transaction, then fails for posts saying "half-written":
+        // its savepoint is rolled back, the post itself is kept.
+        h.post_saved
+            .add(me.clone(), 30, |c: &mut HookCtx<'_>, s: &SavedPost| {
+                c.enqueue(serde_json::json!({ "saved": s.post.id }))?;
+                if s.post.body_md.contains("half-written") {
+                    return Err(HookError::Failed("failed after writing".into()));
+                }
+                Ok(())
+            });
         h.post_published
             .add(me.clone(), 10, post_logger(&self.0, "post_published"));
         // A durable task per post; its runner panics for posts saying "kaboom".
@@ -311,6 +323,26 @@ async fn actions_run_after_commit_in_the_worker(backend: Backend) {
     let r = app.post_form(&format!("/p/{reply}/delete"), &[]).await;
     assert_eq!(r.status(), 303);
     logged(&seen, &format!("post_deleted:{reply}:{ADMIN}")).await;
+
+    // A post_saved action that fails after writing leaves no rows; the post is stored and the
+    // same action's writes for other posts are kept.
+    let half = app.post_id("A half-written hook").await;
+    assert_eq!(app.get(&format!("/p/{half}")).await.status(), 200);
+    let saved_tasks = |id: i32| {
+        let needle = format!(r#""saved":{id}}}"#);
+        app.db(|c| {
+            jobs::table
+                .filter(jobs::kind.eq("plugin"))
+                .select(jobs::payload)
+                .load::<String>(c)
+                .unwrap()
+        })
+        .into_iter()
+        .filter(|p| p.contains(&needle))
+        .count()
+    };
+    assert_eq!(saved_tasks(half), 0, "rolled back to its savepoint");
+    assert_eq!(saved_tasks(post), 1);
 
     // A job runner that panics fails its try (and is retried); the worker goes on.
     let bad = app.post_id("kaboom").await;

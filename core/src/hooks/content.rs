@@ -54,14 +54,13 @@ pub fn register(hooks: &mut Hooks) {
 /// Renders a post's or reply's Markdown through the `post_content` chain, then to sanitized
 /// HTML. A filter's `Reject` comes back as the message for the author.
 pub fn render(hooks: &Hooks, content: Content) -> Result<String, String> {
-    match hooks.post_content.apply(content) {
-        Ok(mut c) => {
-            if c.events.is_empty() {
-                // Someone removed core's Markdown filter: still store the text.
-                c.events = markdown::parse(&c.markdown);
-            }
-            Ok(markdown::finish(c.events))
-        }
-        Err(HookError::Reject(msg)) | Err(HookError::Failed(msg)) => Err(msg),
+    let mut c = hooks
+        .post_content
+        .apply(content)
+        .map_err(|e| e.to_string())?;
+    if c.events.is_empty() {
+        // Someone removed core's Markdown filter: still store the text.
+        c.events = markdown::parse(&c.markdown);
     }
+    Ok(markdown::finish(c.events))
 }

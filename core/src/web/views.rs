@@ -106,15 +106,8 @@ pub fn page<T: Serialize>(
 ) -> AppResult<HttpResponse> {
     let csrf_token = session.map(csrf::token).unwrap_or_default();
     let current_user = viewer.map(|u| PersonView::of(&u.profile(), state.config.gravatar));
-    let slot_viewer = viewer.map(|u| {
-        Arc::new(SlotViewer {
-            id: u.id,
-            username: u.username.clone(),
-            is_admin: u.role() == Role::Admin,
-        })
-    });
-    let head_extra = slot(&state.hooks.page_head, template, &slot_viewer);
-    let sidebar = slot(&state.hooks.sidebar, template, &slot_viewer);
+    let head_extra = slot(&state.hooks.page_head, template, viewer);
+    let sidebar = slot(&state.hooks.sidebar, template, viewer);
     let content = state.renderer.render(
         template,
         &PageCtx {
@@ -144,7 +137,7 @@ pub fn page<T: Serialize>(
 }
 
 /// A layout slot's HTML from its filters (empty, at no cost, when no plugin fills it).
-fn slot(point: &Filter<Slot>, page: &str, viewer: &Option<Arc<SlotViewer>>) -> String {
+fn slot(point: &Filter<Slot>, page: &str, viewer: Option<&User>) -> String {
     if !point.is_active() {
         return String::new();
     }
@@ -152,7 +145,13 @@ fn slot(point: &Filter<Slot>, page: &str, viewer: &Option<Arc<SlotViewer>>) -> S
         .apply(Slot {
             html: String::new(),
             page: page.to_string(),
-            viewer: viewer.clone(),
+            viewer: viewer.map(|u| {
+                Arc::new(SlotViewer {
+                    id: u.id,
+                    username: u.username.clone(),
+                    is_admin: u.role() == Role::Admin,
+                })
+            }),
         })
         .map(|s| s.html)
         .unwrap_or_default()
