@@ -46,13 +46,6 @@ pub enum HookError {
     Failed(String),
 }
 
-impl HookError {
-    /// A failure from anything displayable (`.map_err(HookError::failed)`).
-    pub fn failed(e: impl std::fmt::Display) -> Self {
-        Self::Failed(e.to_string())
-    }
-}
-
 impl From<diesel::result::Error> for HookError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Failed(format!("database: {e}"))
@@ -246,11 +239,6 @@ impl<'a> HookCtx<'a> {
             conn,
             plugin: "core",
         }
-    }
-
-    /// The plugin whose function is running.
-    pub fn plugin(&self) -> &'static str {
-        self.plugin
     }
 
     /// Queues `task` for this plugin's job runner (see [`Registry::on_job`]), in the same

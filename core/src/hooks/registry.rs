@@ -128,12 +128,6 @@ pub struct Hooks {
     site_url: String,
 }
 
-impl Default for Hooks {
-    fn default() -> Self {
-        Self::empty()
-    }
-}
-
 impl Hooks {
     /// No registrations at all (not even core's content filters).
     pub fn empty() -> Self {
